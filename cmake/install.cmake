@@ -1,0 +1,26 @@
+# Installs headers under include/twine/, the library, a CMake package config
+# (find_package(twine CONFIG) gives twine::twine) and a pkg-config file.
+include(CMakePackageConfigHelpers)
+
+foreach(part core transports protocols)
+  install(DIRECTORY ${CMAKE_SOURCE_DIR}/${part}/
+          DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/twine/${part}
+          FILES_MATCHING PATTERN "*.hpp")
+endforeach()
+install(FILES ${CMAKE_SOURCE_DIR}/core/twine.hpp DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/twine)
+
+install(TARGETS twine EXPORT twineTargets
+        ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
+        INCLUDES DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
+install(EXPORT twineTargets NAMESPACE twine:: DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/twine)
+
+configure_package_config_file(${CMAKE_SOURCE_DIR}/cmake/twineConfig.cmake.in
+  ${CMAKE_BINARY_DIR}/twineConfig.cmake
+  INSTALL_DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/twine)
+write_basic_package_version_file(${CMAKE_BINARY_DIR}/twineConfigVersion.cmake
+  COMPATIBILITY SameMinorVersion)
+install(FILES ${CMAKE_BINARY_DIR}/twineConfig.cmake ${CMAKE_BINARY_DIR}/twineConfigVersion.cmake
+        DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/twine)
+
+configure_file(${CMAKE_SOURCE_DIR}/cmake/twine.pc.in ${CMAKE_BINARY_DIR}/twine.pc @ONLY)
+install(FILES ${CMAKE_BINARY_DIR}/twine.pc DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)

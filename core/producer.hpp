@@ -1,0 +1,18 @@
+#pragma once
+
+namespace twine {
+
+/// Something that produces data for a Consumer, as Twisted's IPushProducer /
+/// IPullProducer. A push ("streaming") producer writes on its own and is told
+/// to pause when the consumer's buffer is full and to resume when it drains.
+/// A pull producer writes one chunk each time resumeProducing is called.
+class Producer {
+public:
+    virtual ~Producer() = default;
+    virtual void pauseProducing() = 0;
+    virtual void resumeProducing() = 0;
+    /// Stops for good: the consumer is going away.
+    virtual void stopProducing() = 0;
+};
+
+}  // namespace twine

@@ -1,0 +1,152 @@
+#pragma once
+
+#include <twine/core/address.hpp>
+#include <twine/core/deferred.hpp>
+#include <twine/core/reactor_time.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <type_traits>
+
+struct uv_loop_s;
+
+namespace twine {
+
+class ClientFactory;
+class Connector;
+class DatagramProtocol;
+class Factory;
+class Port;
+class TLSOptions;
+
+struct TCPListenOptions {
+    /// The address to bind: "" means every IPv4 address ("0.0.0.0"); "::"
+    /// serves IPv6 and, where the OS allows, IPv4 too.
+    std::string interface;
+    /// 0 means the system maximum (SOMAXCONN).
+    int backlog = 0;
+};
+
+struct UNIXListenOptions {
+    int mode = 0666;
+    int backlog = 0;
+};
+
+struct ConnectOptions {
+    Duration timeout = std::chrono::seconds(30);
+    /// The local address to bind before connecting, if any.
+    std::optional<Address> bindAddress;
+};
+
+struct UDPListenOptions {
+    std::string interface;
+    std::size_t maxPacketSize = 65535;
+};
+
+enum class EventPhase { before, during, after };
+enum class SystemEvent { startup, shutdown };
+
+namespace detail {
+
+struct ReactorState;
+
+/// Something the reactor must close when it shuts down: a connection, a
+/// listening port, a connector. Transports register themselves.
+class Resource {
+public:
+    virtual ~Resource() = default;
+    /// Close gracefully: ports stop listening, connections lose their
+    /// connection (flushing first), connectors stop connecting.
+    virtual void shutdown() = 0;
+};
+
+}  // namespace detail
+
+/// The event loop: one libuv loop, single-threaded. Everything but
+/// callFromThread must be called on the thread that runs it.
+class Reactor final : public ReactorTime {
+public:
+    Reactor();
+    ~Reactor() override;
+    Reactor(const Reactor&) = delete;
+    Reactor& operator=(const Reactor&) = delete;
+
+    /// Runs the loop until stop() (or SIGINT / SIGTERM) and the shutdown has
+    /// completed. A second run() throws ReactorNotRestartable.
+    void run();
+    /// Starts a graceful shutdown: "before shutdown" triggers (waiting for
+    /// the Deferreds they return), ports close, connections are lost cleanly,
+    /// "during" and "after" triggers, then run() returns. Throws
+    /// ReactorNotRunning when not running.
+    void stop();
+    bool running() const;
+
+    // Time.
+    double seconds() const override;
+    DelayedCall callLater(Duration delay, std::function<void()> fn) override;
+
+    // Threads.
+    /// Thread-safe: runs fn on the reactor thread, in FIFO order, waking the loop.
+    void callFromThread(std::function<void()> fn);
+
+    /// Runs fn on libuv's thread pool; its result or exception arrives on
+    /// the reactor thread as the Deferred's result.
+    template <class F>
+    auto deferToThread(F fn) -> Deferred<std::invoke_result_t<F&>>;
+
+    // System events, as Twisted's addSystemEventTrigger. A trigger may
+    // return a Deferred<void>; the phase waits for it.
+    using TriggerId = std::uint64_t;
+    TriggerId addSystemEventTrigger(EventPhase phase, SystemEvent event,
+                                    std::function<Deferred<void>()> trigger);
+    template <class F>
+        requires std::is_void_v<std::invoke_result_t<F&>>
+    TriggerId addSystemEventTrigger(EventPhase phase, SystemEvent event, F trigger) {
+        return addSystemEventTrigger(
+            phase, event, std::function<Deferred<void>()>([trigger = std::move(trigger)]() mutable {
+                trigger();
+                return succeed();
+            }));
+    }
+    void removeSystemEventTrigger(TriggerId id);
+
+    // Networking. Defined by the transports part.
+    std::shared_ptr<Port> listenTCP(std::uint16_t port, std::shared_ptr<Factory> factory,
+                                    TCPListenOptions options = {});
+    std::shared_ptr<Connector> connectTCP(const std::string& host, std::uint16_t port,
+                                          std::shared_ptr<ClientFactory> factory,
+                                          ConnectOptions options = {});
+    std::shared_ptr<Port> listenUNIX(const std::string& path, std::shared_ptr<Factory> factory,
+                                     UNIXListenOptions options = {});
+    std::shared_ptr<Connector> connectUNIX(const std::string& path,
+                                           std::shared_ptr<ClientFactory> factory,
+                                           ConnectOptions options = {});
+    std::shared_ptr<Port> listenUDP(std::uint16_t port, std::shared_ptr<DatagramProtocol> protocol,
+                                    UDPListenOptions options = {});
+    std::shared_ptr<Port> listenSSL(std::uint16_t port, std::shared_ptr<Factory> factory,
+                                    const TLSOptions& tls, TCPListenOptions options = {});
+    std::shared_ptr<Connector> connectSSL(const std::string& host, std::uint16_t port,
+                                          std::shared_ptr<ClientFactory> factory,
+                                          const TLSOptions& tls, ConnectOptions options = {});
+
+    // For transports (internal API).
+    uv_loop_s* uvLoop();
+    /// The one read buffer every connection reads into (about 256 KiB).
+    std::span<char> readBuffer();
+    void track(detail::Resource& resource);
+    void untrack(detail::Resource& resource);
+    /// Runs work on libuv's thread pool, then done on the reactor thread.
+    void runInThreadPool(std::function<void()> work, std::function<void()> done);
+
+private:
+    std::unique_ptr<detail::ReactorState> state_;
+};
+
+// deferToThread's definition: to be written by the reactor's implementer.
+
+}  // namespace twine

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Installs twine into a temporary prefix, then configures, builds and runs a
+# separate project that uses find_package(twine) and pkg-config.
+set -euo pipefail
+source_dir=$1
+build_dir=$2
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+cmake --install "$build_dir" --prefix "$work/prefix" >/dev/null
+cmake -S "$source_dir/tests/consumer" -B "$work/build" -DCMAKE_PREFIX_PATH="$work/prefix" >/dev/null
+cmake --build "$work/build" >/dev/null
+"$work/build/consumer" | grep -qx "consumer got 42"
+# The pkg-config file must be enough too.
+PKG_CONFIG_PATH="$work/prefix/lib/pkgconfig" \
+  c++ "$source_dir/tests/consumer/main.cpp" -o "$work/consumer-pc" \
+  $(PKG_CONFIG_PATH="$work/prefix/lib/pkgconfig" pkg-config --cflags --libs twine)
+"$work/consumer-pc" | grep -qx "consumer got 42"
+echo "package consumer: ok"
