@@ -1,0 +1,34 @@
+# A thin layer over CMake. `make demo` and `make test` do all the set-up on a
+# fresh Debian 12 machine (as root): install packages, build, then run.
+BUILD ?= build
+JOBS ?= 2
+CMAKE_FLAGS ?=
+
+.PHONY: all deps build demo test sanitize bench format clean
+
+all: build
+
+deps:
+	@.ci/install-deps
+
+build: deps
+	cmake -S . -B $(BUILD) -DTWINE_WERROR=ON $(CMAKE_FLAGS) >/dev/null
+	cmake --build $(BUILD) -j$(JOBS)
+
+demo: build
+	bash examples/demo.sh $(BUILD)
+
+test: build
+	cd $(BUILD) && ctest --output-on-failure -j$(JOBS)
+
+sanitize:
+	$(MAKE) test BUILD=build-asan CMAKE_FLAGS="-DTWINE_SANITIZE=ON -DTWINE_BUILD_BENCH=OFF"
+
+bench: build
+	bash bench/run_all.sh $(BUILD)
+
+format:
+	find core transports protocols examples tests bench -name '*.[ch]pp' -o -name '*.c' | xargs clang-format -i
+
+clean:
+	rm -rf build build-asan
