@@ -54,6 +54,11 @@ public:
         return false;
     }
 
+    /// The OS socket under this connection, or -1 where bytes must go through
+    /// write() (TLS, test transports). A file sender uses it for sendfile,
+    /// only while nothing is queued and nothing else writes.
+    virtual int fileDescriptor() const { return -1; }
+
     /// Starts TLS on this live connection (STARTTLS). Data written before the
     /// handshake completes is sent after it. Defined by the TLS part.
     virtual void startTLS(const TLSOptions& options);
@@ -61,10 +66,7 @@ public:
     /// For layering (TLS): hands out the protocol this transport owns and
     /// installs `replacement` in its place, without connectionMade. Transports
     /// that do not own their protocol return nullptr and change nothing.
-    virtual std::unique_ptr<Protocol> exchangeProtocol(std::unique_ptr<Protocol> replacement) {
-        (void)replacement;
-        return nullptr;
-    }
+    virtual std::unique_ptr<Protocol> exchangeProtocol(std::unique_ptr<Protocol> replacement);
 
     /// As a Producer: pauseProducing / resumeProducing stop and restart
     /// reading; stopProducing loses the connection.

@@ -1,0 +1,106 @@
+#include <twine/protocols/chat.hpp>
+
+namespace twine {
+
+namespace {
+
+// Printable ASCII and UTF-8, no spaces or control characters: a nickname
+// must not be able to forge the "<nick>" or "* nick" framing of others.
+bool validNickname(std::string_view nickname) {
+    if (nickname.empty() || nickname.size() > Chat::maxNicknameLength) return false;
+    for (char c : nickname) {
+        const auto byte = static_cast<unsigned char>(c);
+        if (byte <= ' ' || byte == 0x7f || c == '<' || c == '>' || c == '*') return false;
+    }
+    return true;
+}
+
+std::string_view withoutCarriageReturn(std::string_view line) {
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    return line;
+}
+
+}  // namespace
+
+bool ChatRoom::join(const std::string& nickname, Chat& member) {
+    return members_.emplace(nickname, &member).second;
+}
+
+bool ChatRoom::leave(Chat& member) {
+    auto it = members_.find(member.nickname());
+    if (it == members_.end() || it->second != &member) return false;
+    members_.erase(it);
+    return true;
+}
+
+void ChatRoom::broadcast(std::string_view line, const Chat* from) {
+    // Sending may end a member's connection and so change the room: walk a
+    // copy of the names, and look each one up again.
+    for (const std::string& nickname : nicknames()) {
+        auto it = members_.find(nickname);
+        if (it == members_.end() || it->second == from || !it->second->connected()) continue;
+        it->second->sendLine(line);
+    }
+}
+
+std::vector<std::string> ChatRoom::nicknames() const {
+    std::vector<std::string> names;
+    names.reserve(members_.size());
+    for (const auto& member : members_) names.push_back(member.first);
+    return names;
+}
+
+Chat::Chat(ChatRoom& room) : room_(room) {
+    setDelimiter("\n");
+    setMaxLength(maxLineLength);
+}
+
+// A connection torn down without connectionLost must not leave a dangling
+// member behind.
+Chat::~Chat() {
+    room_.leave(*this);
+}
+
+void Chat::connectionMade() {
+    sendLine("What's your name?");
+}
+
+void Chat::lineReceived(std::string_view line) {
+    line = withoutCarriageReturn(line);
+    if (nickname_.empty()) {
+        chooseNickname(line);
+        return;
+    }
+    std::string message = "<" + nickname_ + "> ";
+    message += line;
+    room_.broadcast(message, this);
+}
+
+void Chat::chooseNickname(std::string_view nickname) {
+    if (!validNickname(nickname)) {
+        sendLine("Please choose a name of 1 to 32 characters, without spaces, '<', '>' or '*'.");
+        return;
+    }
+    std::string name(nickname);
+    if (!room_.join(name, *this)) {
+        sendLine("Name taken, please choose another.");
+        return;
+    }
+    nickname_ = std::move(name);
+    sendLine("Welcome, " + nickname_ + "!");
+    room_.broadcast("* " + nickname_ + " has joined", this);
+}
+
+void Chat::connectionLost(const Failure& reason) {
+    (void)reason;
+    if (room_.leave(*this)) room_.broadcast("* " + nickname_ + " has left");
+}
+
+std::unique_ptr<Protocol> ChatFactory::buildProtocol(const Address& address) {
+    (void)address;
+    auto chat = std::make_unique<Chat>(room_);
+    chat->setFactory(this);
+    return chat;
+}
+
+}  // namespace twine
