@@ -2,6 +2,7 @@
 
 #include <twine/core/address.hpp>
 #include <twine/core/deferred.hpp>
+#include <twine/core/reactor_thread_job.hpp>
 #include <twine/core/reactor_time.hpp>
 
 #include <chrono>
@@ -63,6 +64,10 @@ public:
     /// Close gracefully: ports stop listening, connections lose their
     /// connection (flushing first), connectors stop connecting.
     virtual void shutdown() = 0;
+    /// Close now, dropping unsent data. Called at shutdown on a resource
+    /// still tracked a few seconds after shutdown(): a connection whose peer
+    /// never reads must not hold the process. The default does nothing.
+    virtual void abort() {}
 };
 
 }  // namespace detail
@@ -95,9 +100,11 @@ public:
     void callFromThread(std::function<void()> fn);
 
     /// Runs fn on libuv's thread pool; its result or exception arrives on
-    /// the reactor thread as the Deferred's result.
+    /// the reactor thread as the Deferred's result. The pool is libuv's, shared
+    /// with DNS lookups and file operations (UV_THREADPOOL_SIZE threads, 4 by
+    /// default): long blocking work there delays them.
     template <class F>
-    auto deferToThread(F fn) -> Deferred<std::invoke_result_t<F&>>;
+    auto deferToThread(F fn) -> Deferred<std::remove_cvref_t<std::invoke_result_t<F&>>>;
 
     // System events, as Twisted's addSystemEventTrigger. A trigger may
     // return a Deferred<void>; the phase waits for it.
@@ -105,8 +112,8 @@ public:
     TriggerId addSystemEventTrigger(EventPhase phase, SystemEvent event,
                                     std::function<Deferred<void>()> trigger);
     template <class F>
-        requires std::is_void_v<std::invoke_result_t<F&>>
-    TriggerId addSystemEventTrigger(EventPhase phase, SystemEvent event, F trigger) {
+    requires std::is_void_v<std::invoke_result_t<F&>> TriggerId
+    addSystemEventTrigger(EventPhase phase, SystemEvent event, F trigger) {
         return addSystemEventTrigger(
             phase, event, std::function<Deferred<void>()>([trigger = std::move(trigger)]() mutable {
                 trigger();
@@ -147,6 +154,15 @@ private:
     std::unique_ptr<detail::ReactorState> state_;
 };
 
-// deferToThread's definition: to be written by the reactor's implementer.
+template <class F>
+auto Reactor::deferToThread(F fn) -> Deferred<std::remove_cvref_t<std::invoke_result_t<F&>>> {
+    using R = std::remove_cvref_t<std::invoke_result_t<F&>>;
+    // Shared, so that a move-only fn still fits in std::function; released on
+    // the reactor thread once the result is delivered.
+    auto job = std::make_shared<detail::ThreadJob<F, R>>(std::move(fn));
+    Deferred<R> result;
+    runInThreadPool([job] { job->run(); }, [job, result]() mutable { job->deliver(result); });
+    return result;
+}
 
 }  // namespace twine
