@@ -1,6 +1,8 @@
 #include <twine/core/error.hpp>
 #include <twine/core/guard.hpp>
 #include <twine/core/reactor.hpp>
+
+#include <csignal>
 #include <twine/core/reactor_state.hpp>
 
 #include <stdexcept>
@@ -33,7 +35,11 @@ detail::ThreePhaseEvent& eventOf(detail::ReactorState& state, SystemEvent event)
 
 }  // namespace
 
-Reactor::Reactor() : state_(std::make_unique<detail::ReactorState>(*this)) {}
+Reactor::Reactor() : state_(std::make_unique<detail::ReactorState>(*this)) {
+    // A peer that hangs up while we write must be an EPIPE error on that
+    // connection, not a signal that kills the whole process.
+    std::signal(SIGPIPE, SIG_IGN);
+}
 
 Reactor::~Reactor() {
     // While state_ is whole: resources closing now still call untrack().

@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# twine's UDP echo against the raw-libuv floor (bench/udp_floor.c), in the same
+# run: ping-pong round trips per second and one-way flood datagrams per second.
+# Each server runs pinned to core 0, the load generator to core 1; every run is
+# bounded in datagrams and seconds. The best of ROUNDS runs per cell is kept.
+#
+#   bash bench/udp_bench.sh BUILD_DIR [ROUNDS]
+#
+# Environment: PINGPONG_COUNT, FLOOD_COUNT, SECONDS_PER_RUN, SIZE, PORT.
+set -euo pipefail
+
+build=${1:?usage: udp_bench.sh BUILD_DIR [ROUNDS]}
+rounds=${2:-3}
+twine_bin="$build/bench/udp_bench"
+floor_bin="$build/bench/udp_floor"
+for bin in "$twine_bin" "$floor_bin"; do
+    [[ -x $bin ]] || { echo "udp_bench.sh: $bin not built (cmake --build $build --target udp_bench udp_floor)" >&2; exit 2; }
+done
+
+pingpong_count=${PINGPONG_COUNT:-100000}
+flood_count=${FLOOD_COUNT:-2000000}
+seconds=${SECONDS_PER_RUN:-5}
+size=${SIZE:-64}
+port=${PORT:-$((20000 + RANDOM % 20000))}
+
+pin_server="taskset -c 0"
+pin_load="taskset -c 1"
+if ! taskset -c 1 true 2>/dev/null; then
+    echo "udp_bench.sh: fewer than two cores; running unpinned" >&2
+    pin_server=""
+    pin_load=""
+fi
+
+work=$(mktemp -d)
+server_pid=""
+cleanup() {
+    if [[ -n $server_pid ]]; then kill "$server_pid" 2>/dev/null || true; fi
+    rm -rf "$work"
+}
+trap cleanup EXIT
+
+field() {  # field NAME LINE -> the value of NAME=VALUE in LINE
+    sed -n "s/.*\b$1=\([0-9.]*\).*/\1/p" <<<"$2"
+}
+
+# run_once SERVER MODE -> prints datagrams per second for that cell
+run_once() {
+    local kind=$1 mode=$2 server_cmd count
+    if [[ $kind == twine ]]; then server_cmd=("$twine_bin" server); else server_cmd=("$floor_bin"); fi
+    if [[ $mode == pingpong ]]; then count=$pingpong_count; else count=$flood_count; fi
+    port=$((port + 1))
+    $pin_server timeout 60 "${server_cmd[@]}" --port "$port" --interface 127.0.0.1 --idle-ms 1000 \
+        >"$work/server.out" 2>"$work/server.err" &
+    server_pid=$!
+    for _ in $(seq 100); do  # up to 5 s for "ready"
+        grep -q ready "$work/server.out" 2>/dev/null && break
+        sleep 0.05
+    done
+    grep -q ready "$work/server.out" || { echo "udp_bench.sh: $kind server did not start: $(cat "$work/server.err")" >&2; exit 1; }
+    local load
+    load=$($pin_load timeout 60 "$twine_bin" load --port "$port" --interface 127.0.0.1 \
+        --mode "$mode" --count "$count" --seconds "$seconds" --size "$size")
+    wait "$server_pid" || true
+    server_pid=""
+    local served
+    served=$(grep '^server ' "$work/server.out" || true)
+    if [[ $mode == pingpong ]]; then field rate "$load"; else field rate "$served"; fi
+}
+
+best() {  # best KIND MODE -> the highest rate of $rounds runs
+    local top=0 rate
+    for _ in $(seq "$rounds"); do
+        rate=$(run_once "$1" "$2")
+        rate=${rate%.*}
+        if (( ${rate:-0} > top )); then top=$rate; fi
+    done
+    echo "$top"
+}
+
+printf '%-10s %16s %16s %8s\n' mode "floor (dgram/s)" "twine (dgram/s)" ratio
+status=0
+for mode in pingpong flood; do
+    floor_rate=$(best floor "$mode")
+    twine_rate=$(best twine "$mode")
+    ratio=$(awk -v t="$twine_rate" -v f="$floor_rate" 'BEGIN { printf "%.3f", (f > 0 ? t / f : 0) }')
+    printf '%-10s %16s %16s %8s\n' "$mode" "$floor_rate" "$twine_rate" "$ratio"
+    awk -v r="$ratio" 'BEGIN { exit !(r >= 0.95) }' || status=1
+done
+echo "($size-byte datagrams; best of $rounds runs; server on core 0, load on core 1; target ratio >= 0.95)"
+exit $status

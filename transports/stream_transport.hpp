@@ -1,0 +1,167 @@
+#pragma once
+
+#include <twine/core/address.hpp>
+#include <twine/core/failure.hpp>
+#include <twine/core/reactor.hpp>
+#include <twine/core/transport.hpp>
+
+#include <uv.h>
+
+#include <cstddef>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace twine::detail {
+
+/// Which kind of socket a stream transport, port or connector works on.
+enum class StreamKind { tcp, unixSocket };
+
+/// "connection refused (ECONNREFUSED)": libuv's text for an error code.
+std::string uvErrorText(int status);
+
+/// One connection over a libuv stream, shared by TCP and Unix sockets (TLS
+/// layers on top by exchanging the protocol). It owns its protocol, lives on
+/// the heap and deletes itself in libuv's close callback, after telling the
+/// protocol connectionLost exactly once.
+class StreamTransport : public Transport, public Resource {
+  public:
+    /// Called after the protocol's connectionLost (a connector uses it to
+    /// tell its factory clientConnectionLost).
+    using LostHook = std::function<void(const Failure&)>;
+
+    /// A new, unconnected handle on the reactor's loop. The caller accepts or
+    /// connects into stream(), then calls start() or discard().
+    static StreamTransport* create(Reactor& reactor, StreamKind kind);
+
+    uv_stream_t* stream() { return reinterpret_cast<uv_stream_t*>(&handle_); }
+    uv_handle_t* handle() { return reinterpret_cast<uv_handle_t*>(&handle_); }
+    StreamKind kind() const { return kind_; }
+
+    /// Takes the protocol, registers with the reactor, starts reading and
+    /// calls makeConnection.
+    void start(std::unique_ptr<Protocol> protocol, LostHook onLost = {});
+    /// Closes a handle that never got a protocol (a failed connect, a
+    /// connection the factory refused): no event is delivered.
+    void discard();
+
+    // Transport.
+    void write(std::string_view data) override;
+    void write(std::string&& data) override;
+    void writeSequence(std::span<const std::string_view> parts) override;
+    void loseConnection() override;
+    void abortConnection() override;
+    void loseWriteConnection() override;
+    bool disconnecting() const override { return disconnecting_ || closing_; }
+    Address getPeer() const override;
+    Address getHost() const override;
+    std::size_t bufferSize() const override;
+    void setWriteBufferWaterMarks(std::size_t high, std::size_t low) override;
+    bool setTcpNoDelay(bool enabled) override;
+    bool setTcpKeepAlive(bool enabled, std::chrono::seconds idle) override;
+    std::unique_ptr<Protocol> exchangeProtocol(std::unique_ptr<Protocol> replacement) override;
+    int fileDescriptor() const override {
+        uv_os_fd_t fd = -1;
+        return uv_fileno(reinterpret_cast<const uv_handle_t*>(&handle_), &fd) == 0 ? fd : -1;
+    }
+    /// Defined by the TLS part (transports/tls_start.cpp).
+    void startTLS(const TLSOptions& options) override;
+
+    // Consumer: producers.
+    void registerProducer(Producer& producer, bool streaming) override;
+    void unregisterProducer() override;
+
+    // Producer: reading.
+    void pauseProducing() override;
+    void resumeProducing() override;
+
+    // Resource: the reactor's shutdown closes gracefully, and aborts what
+    // has not closed a few seconds later (a peer that never reads).
+    void shutdown() override { loseConnection(); }
+    void abort() override { abortConnection(); }
+
+  private:
+    // Bytes handed to write, `offset` of them already sent by a try-write.
+    struct Chunk {
+        std::string data;
+        std::size_t offset = 0;
+    };
+
+    StreamTransport(Reactor& reactor, StreamKind kind);
+    ~StreamTransport() override = default;
+
+    static void onAlloc(uv_handle_t* handle, std::size_t suggested, uv_buf_t* buf);
+    static void onRead(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf);
+    static void onWrite(uv_write_t* request, int status);
+    static void onShutdown(uv_shutdown_t* request, int status);
+    static void onClose(uv_handle_t* handle);
+
+    void readEnded();
+    void startReading();
+    void stopReading();
+
+    bool writable() const { return started_ && !closing_ && !writeClosed_; }
+    // Writes go straight to the socket only when nothing is queued; a pull
+    // producer always goes through the queue so that it hears when it drains.
+    bool canWriteDirectly() const { return !writing_ && (producer_ == nullptr || streaming_); }
+    std::size_t tryWrite(const uv_buf_t* bufs, unsigned count);
+    void enqueueCopy(std::string_view data);
+    void enqueue(Chunk chunk);
+    void flush();
+    void writeDone(int status);
+    void drained();
+    void pauseProducerIfFull();
+    void resumeProducer();
+    void shutdownWrite();
+    void writeShutDown(int status);
+
+    template <class F>
+    void callProtocol(std::string_view event, F&& fn);
+    void closeWith(Failure reason);
+    void finish();
+    void readAddresses() const;
+
+    Reactor& reactor_;
+    StreamKind kind_;
+    union {
+        uv_tcp_t tcp;
+        uv_pipe_t pipe;
+    } handle_;
+    uv_write_t writeRequest_{};
+    uv_shutdown_t shutdownRequest_{};
+
+    std::unique_ptr<Protocol> protocol_;
+    LostHook onLost_;
+    std::optional<Failure> reason_;
+    mutable Address host_;
+    mutable Address peer_;
+    mutable bool addressesRead_ = false;
+
+    // The write queue: `queued_` collects writes while `inFlight_` is being
+    // written by one vectored uv_write; then they swap.
+    std::vector<Chunk> queued_;
+    std::vector<Chunk> inFlight_;
+    std::vector<uv_buf_t> bufs_;
+    std::size_t queuedBytes_ = 0;
+    std::size_t highWater_ = 64 * 1024;
+    std::size_t lowWater_ = 16 * 1024;
+
+    Producer* producer_ = nullptr;
+    bool streaming_ = false;
+    bool producerPaused_ = false;
+
+    bool started_ = false;
+    bool reading_ = false;
+    bool readPaused_ = false;
+    bool readEof_ = false;
+    bool writing_ = false;
+    bool disconnecting_ = false;
+    bool writeDisconnecting_ = false;
+    bool writeClosed_ = false;
+    bool closing_ = false;
+};
+
+}  // namespace twine::detail

@@ -1,0 +1,91 @@
+#pragma once
+
+#include <twine/core/reactor_time.hpp>
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace twine {
+
+namespace detail {
+class TLSContext;
+}
+
+enum class TLSVersion { tls1_2, tls1_3 };
+
+/// How one side of a TLS connection behaves, for listenSSL, connectSSL and
+/// startTLS. The defaults are the secure ones: a client verifies the server's
+/// chain against the system trust store and checks the host name (or IP);
+/// TLS 1.2 is the minimum; renegotiation and compression are refused; TLS
+/// 1.2 uses only ECDHE AEAD suites; session tickets are off.
+///
+///     auto server = TLSOptions::server("chain.pem", "key.pem").alpn({"h2", "http/1.1"});
+///     auto client = TLSOptions::client("example.org").trustRoots("ca.pem");
+///
+/// Copies share the OpenSSL context built from them; a setter on a copy
+/// gives that copy a fresh one.
+class TLSOptions {
+public:
+    /// Client options; `hostname` is sent as SNI and verified against the
+    /// certificate. connectSSL fills it from its host when left empty;
+    /// startTLS from the peer's IP address.
+    static TLSOptions client(std::string hostname = {});
+    /// Server options: a PEM certificate chain (leaf first) and its key.
+    static TLSOptions server(std::string certificateChainFile, std::string privateKeyFile);
+
+    /// Client: trust only the CA certificates in this PEM file instead of
+    /// the system store.
+    TLSOptions& trustRoots(std::string caFile);
+    /// Client: present this certificate (mutual TLS).
+    TLSOptions& clientCertificate(std::string certificateFile, std::string privateKeyFile);
+    /// Server: require a client certificate signed by a CA in this file.
+    TLSOptions& requireClientCertificate(std::string caFile);
+    /// Client: turns certificate and host name checks off. For tests only.
+    TLSOptions& insecureSkipVerify(bool skip = true);
+    /// ALPN protocols, most preferred first (the server's order wins).
+    TLSOptions& alpn(std::vector<std::string> protocols);
+    TLSOptions& hostname(std::string name);
+    TLSOptions& minimumVersion(TLSVersion version);
+    TLSOptions& maximumVersion(TLSVersion version);
+    /// Session tickets (resumption); off by default.
+    TLSOptions& sessionTickets(bool enabled);
+    /// A handshake not complete this long after the connection is cut with
+    /// TimeoutError. Default 30 s.
+    TLSOptions& handshakeTimeout(Duration timeout);
+
+    bool isServer() const { return server_; }
+    const std::string& hostname() const { return hostname_; }
+    const std::string& caFile() const { return caFile_; }
+    const std::string& certificateFile() const { return certificateFile_; }
+    const std::string& privateKeyFile() const { return privateKeyFile_; }
+    bool verifyPeer() const { return verifyPeer_; }
+    const std::vector<std::string>& alpnProtocols() const { return alpn_; }
+    TLSVersion minimum() const { return minimum_; }
+    TLSVersion maximum() const { return maximum_; }
+    bool tickets() const { return tickets_; }
+    Duration handshakeDeadline() const { return handshakeTimeout_; }
+
+    /// The OpenSSL context for these options, built on first use. Throws
+    /// TLSError naming the file or setting that is wrong.
+    std::shared_ptr<detail::TLSContext> context() const;
+
+private:
+    TLSOptions& changed();
+
+    bool server_ = false;
+    std::string hostname_;
+    std::string caFile_;
+    std::string certificateFile_;
+    std::string privateKeyFile_;
+    bool verifyPeer_ = true;
+    std::vector<std::string> alpn_;
+    TLSVersion minimum_ = TLSVersion::tls1_2;
+    TLSVersion maximum_ = TLSVersion::tls1_3;
+    bool tickets_ = false;
+    Duration handshakeTimeout_ = std::chrono::seconds(30);
+    mutable std::shared_ptr<detail::TLSContext> context_;
+};
+
+}  // namespace twine
