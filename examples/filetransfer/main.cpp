@@ -1,0 +1,191 @@
+// twine-ft: fast, verified, resumable file transfer between hosts.
+//
+//   twine-ft serve DIR [--listen ENDPOINT]... [--token-file F]
+//   twine-ft send PATH... --to ENDPOINT [--token-file F]
+//   twine-ft fetch NAME... --from ENDPOINT [-o DIR] [--token-file F]
+
+#include "progress_display.hpp"
+#include "server_log.hpp"
+#include "units.hpp"
+
+#include <twine/core/factory.hpp>
+#include <twine/core/log.hpp>
+#include <twine/core/port.hpp>
+#include <twine/core/reactor.hpp>
+#include <twine/protocols/filetransfer/auth.hpp>
+#include <twine/protocols/filetransfer/transfer_client.hpp>
+#include <twine/protocols/filetransfer/transfer_server.hpp>
+#include <twine/transports/endpoints.hpp>
+
+#include <fcntl.h>
+#include <signal.h>
+#include <unistd.h>
+#include <CLI/CLI.hpp>
+
+#include <cstdio>
+#include <cstdlib>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace ft = twine::filetransfer;
+using namespace twine_ft;
+
+namespace {
+
+struct Options {
+    std::string dir;
+    std::vector<std::string> listen{"tcp:9000"};
+    std::string tokenFile;
+    std::string saveToken;
+    bool allowOverwrite = false;
+    std::string maxSize;
+    std::vector<std::string> paths;
+    std::string endpoint;
+    std::string outDir = ".";
+    bool quiet = false;
+};
+
+// The client's token: --token-file, else $TWINE_FT_TOKEN.
+std::string clientToken(const Options& options) {
+    if (!options.tokenFile.empty()) return ft::auth::readTokenFile(options.tokenFile);
+    if (const char* token = std::getenv("TWINE_FT_TOKEN"); token != nullptr && *token != '\0') {
+        return token;
+    }
+    throw std::runtime_error(
+        "a token is needed: --token-file F or TWINE_FT_TOKEN (the server prints its token)");
+}
+
+void saveToken(const std::string& path, const std::string& token) {
+    int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    std::string line = token + "\n";
+    if (fd < 0 || ::write(fd, line.data(), line.size()) != static_cast<ssize_t>(line.size())) {
+        if (fd >= 0) ::close(fd);
+        throw std::runtime_error("cannot write token file " + path);
+    }
+    ::close(fd);
+}
+
+int serve(const Options& options) {
+    std::string token;
+    if (!options.tokenFile.empty()) {
+        token = ft::auth::readTokenFile(options.tokenFile);
+    } else {
+        // As notebook servers do: a fresh token, printed, kept off the disk
+        // unless --save-token asks for it.
+        token = ft::auth::generateToken();
+        std::printf("token: %s\n", token.c_str());
+        if (!options.saveToken.empty()) saveToken(options.saveToken, token);
+    }
+    ft::ReceiveRoot::Options policy;
+    policy.allowOverwrite = options.allowOverwrite;
+    if (!options.maxSize.empty()) policy.maxSize = parseSize(options.maxSize);
+    auto root = std::make_shared<ft::ReceiveRoot>(options.dir, policy);
+
+    twine::Reactor reactor;
+    auto log = std::make_shared<ServerLog>(options.quiet);
+    auto factory = std::make_shared<ft::TransferServerFactory>(root, token, reactor, log);
+    std::vector<std::unique_ptr<twine::ServerEndpoint>> endpoints;
+    int status = 0;
+    for (const std::string& description : options.listen) {
+        endpoints.push_back(twine::serverFromString(reactor, description));
+        endpoints.back()->listen(factory).addCallbacks(
+            [](std::shared_ptr<twine::Port> port) {
+                std::printf("listening on %s\n", twine::describeAddress(port->getHost()).c_str());
+                std::fflush(stdout);
+            },
+            [&](const twine::Failure& failure) {
+                std::fprintf(stderr, "twine-ft: error: cannot listen on %s: %s\n",
+                             description.c_str(), failure.what().c_str());
+                status = 1;
+                reactor.callLater(twine::Duration(0), [&reactor] { reactor.stop(); });
+            });
+    }
+    std::fflush(stdout);
+    reactor.run();
+    return status;
+}
+
+// Runs one client session (push or fetch) to its end.
+template <class Job>
+int runClient(const Options& options, Job job) {
+    std::string token = clientToken(options);
+    twine::Reactor reactor;
+    ProgressDisplay display(options.quiet, [&reactor] {
+        reactor.callLater(twine::Duration(0), [&reactor] {
+            if (reactor.running()) reactor.stop();
+        });
+    });
+    auto factory =
+        std::make_shared<twine::ClientFactory>([&]() -> std::unique_ptr<twine::Protocol> {
+            return std::make_unique<ft::TransferClient>(job, token, reactor, display);
+        });
+    auto endpoint = twine::clientFromString(reactor, options.endpoint);
+    endpoint->connect(factory).addErrback([&](const twine::Failure& failure) {
+        display.connectFailed(options.endpoint, failure.what());
+    });
+    reactor.run();
+    return display.summarise();
+}
+
+int send(const Options& options) {
+    return runClient(options, ft::TransferClient::Push{options.paths});
+}
+
+int fetch(const Options& options) {
+    ft::ReceiveRoot::Options policy;
+    policy.allowOverwrite = options.allowOverwrite;
+    auto into = std::make_shared<ft::ReceiveRoot>(options.outDir, policy);
+    return runClient(options, ft::TransferClient::Fetch{options.paths, into});
+}
+
+void addCommon(CLI::App* command, Options& options) {
+    command->add_option("--token-file", options.tokenFile, "file holding the shared token");
+    command->add_flag("-q,--quiet", options.quiet, "print only errors");
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    Options options;
+    CLI::App app{"twine-ft: fast, verified, resumable file transfer"};
+    app.require_subcommand(1);
+
+    CLI::App* serveCommand =
+        app.add_subcommand("serve", "serve DIR: receive into it, serve from it");
+    serveCommand->add_option("DIR", options.dir, "the root directory")->required();
+    serveCommand->add_option("--listen", options.listen, "endpoint, e.g. tcp:9000 (repeatable)");
+    serveCommand->add_option("--save-token", options.saveToken,
+                             "write the generated token to this file (mode 0600)");
+    serveCommand->add_flag("--allow-overwrite", options.allowOverwrite, "replace existing files");
+    serveCommand->add_option("--max-size", options.maxSize, "largest file accepted (e.g. 10G)");
+    addCommon(serveCommand, options);
+
+    CLI::App* sendCommand = app.add_subcommand("send", "send files or directories to a server");
+    sendCommand->add_option("PATH", options.paths, "files or directories")->required();
+    sendCommand->add_option("--to", options.endpoint, "server endpoint, e.g. tcp:host=h:port=9000")
+        ->required();
+    addCommon(sendCommand, options);
+
+    CLI::App* fetchCommand =
+        app.add_subcommand("fetch", "fetch files or directories from a server");
+    fetchCommand->add_option("NAME", options.paths, "names under the server's root")->required();
+    fetchCommand->add_option("--from", options.endpoint, "server endpoint")->required();
+    fetchCommand->add_option("-o,--output", options.outDir, "where to put them (default .)");
+    fetchCommand->add_flag("--allow-overwrite", options.allowOverwrite, "replace existing files");
+    addCommon(fetchCommand, options);
+
+    CLI11_PARSE(app, argc, argv);
+    // A peer that closes mid-transfer is an error to report, not a death.
+    ::signal(SIGPIPE, SIG_IGN);
+    if (options.quiet) twine::log::setLevel(twine::log::Level::warn);
+    try {
+        if (*serveCommand) return serve(options);
+        if (*sendCommand) return send(options);
+        return fetch(options);
+    } catch (const std::exception& error) {
+        std::fprintf(stderr, "twine-ft: error: %s\n", error.what());
+        return 2;
+    }
+}

@@ -1,0 +1,140 @@
+#include "progress_display.hpp"
+
+#include "units.hpp"
+
+#include <unistd.h>
+
+#include <cstdio>
+
+namespace twine_ft {
+
+ProgressDisplay::ProgressDisplay(bool quiet, std::function<void()> onEnd)
+    : quiet_(quiet), terminal_(::isatty(STDERR_FILENO) != 0), onEnd_(std::move(onEnd)) {}
+
+double ProgressDisplay::since(Clock::time_point start) const {
+    return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+void ProgressDisplay::fileStarted(const FileInfo& info, std::uint64_t offset, bool sending) {
+    fileBegun_ = Clock::now();
+    lastDraw_ = Clock::time_point{};
+    offset_ = offset;
+    sending_ = sending;
+    if (quiet_) return;
+    if (terminal_) {
+        drawBar(info, 0, false);
+        return;
+    }
+    std::fprintf(
+        stderr, "%s %s (%s)%s\n", sending ? "sending" : "receiving", info.name.c_str(),
+        humanBytes(static_cast<double>(info.size)).c_str(),
+        offset > 0 ? (", resuming at " + humanBytes(static_cast<double>(offset))).c_str() : "");
+}
+
+void ProgressDisplay::fileProgress(const FileInfo& info, std::uint64_t done) {
+    if (quiet_ || !terminal_) return;
+    // A redraw per read would cost more than the transfer: ten a second.
+    if (Clock::now() - lastDraw_ < std::chrono::milliseconds(100)) return;
+    drawBar(info, done, false);
+}
+
+void ProgressDisplay::drawBar(const FileInfo& info, std::uint64_t done, bool final) {
+    lastDraw_ = Clock::now();
+    std::uint64_t at = offset_ + done;
+    double fraction =
+        info.size == 0 ? 1.0 : static_cast<double>(at) / static_cast<double>(info.size);
+    double elapsed = since(fileBegun_);
+    double rate = elapsed > 0 ? static_cast<double>(done) / elapsed : 0;
+    double eta = rate > 0 ? static_cast<double>(info.size - at) / rate : -1;
+    constexpr int width = 24;
+    int filled = static_cast<int>(fraction * width);
+    std::string bar(static_cast<std::size_t>(filled), '#');
+    bar.resize(width, '-');
+    std::string name =
+        info.name.size() > 28 ? "..." + info.name.substr(info.name.size() - 25) : info.name;
+    std::fprintf(stderr, "\r\033[K%-28s [%s] %3.0f%% %10s %10s/s %s %s", name.c_str(), bar.c_str(),
+                 fraction * 100, humanBytes(static_cast<double>(at)).c_str(),
+                 humanBytes(rate).c_str(), final ? "in" : "ETA",
+                 humanDuration(final ? elapsed : eta).c_str());
+    if (final) std::fputc('\n', stderr);
+    barShown_ = !final;
+    std::fflush(stderr);
+}
+
+void ProgressDisplay::clearBar() {
+    if (!barShown_) return;
+    std::fputs("\r\033[K", stderr);
+    barShown_ = false;
+}
+
+void ProgressDisplay::fileFinished(const FileInfo& info, std::uint64_t moved) {
+    ++verified_;
+    moved_ += moved;
+    resumed_ += offset_;
+    totalSize_ += info.size;
+    if (quiet_) return;
+    if (terminal_) {
+        drawBar(info, moved, true);
+        return;
+    }
+    double elapsed = since(fileBegun_);
+    std::fprintf(stderr, "%s %s: %llu bytes moved in %.2f s (%s/s), verified\n",
+                 sending_ ? "sent" : "received", info.name.c_str(),
+                 static_cast<unsigned long long>(moved), elapsed,
+                 humanBytes(elapsed > 0 ? static_cast<double>(moved) / elapsed : 0).c_str());
+}
+
+void ProgressDisplay::directoryMade(const FileInfo& info) {
+    if (quiet_ || terminal_) return;
+    std::fprintf(stderr, "directory %s\n", info.name.c_str());
+}
+
+void ProgressDisplay::fileFailed(const std::string& name, const std::string& code,
+                                 const std::string& message) {
+    ++failed_;
+    clearBar();
+    std::fprintf(stderr, "twine-ft: error: %s: %s [%s]\n", name.c_str(), message.c_str(),
+                 code.c_str());
+}
+
+void ProgressDisplay::note(const std::string& message) {
+    if (quiet_) return;
+    clearBar();
+    std::fprintf(stderr, "note: %s\n", message.c_str());
+}
+
+void ProgressDisplay::sessionEnded(const std::string& error) {
+    if (ended_) return;
+    ended_ = true;
+    sessionError_ = error;
+    if (!error.empty()) {
+        clearBar();
+        std::fprintf(stderr, "twine-ft: error: %s\n", error.c_str());
+    }
+    if (onEnd_) onEnd_();
+}
+
+void ProgressDisplay::connectFailed(const std::string& endpoint, const std::string& reason) {
+    ended_ = true;
+    sessionError_ = "cannot connect to " + endpoint + ": " + reason;
+    std::fprintf(stderr, "twine-ft: error: %s\n", sessionError_.c_str());
+    if (onEnd_) onEnd_();
+}
+
+int ProgressDisplay::summarise() {
+    clearBar();
+    double elapsed = since(begun_);
+    bool ok = failed_ == 0 && sessionError_.empty() && ended_;
+    if (!quiet_ || !ok) {
+        std::printf(
+            "%s: %d verified, %d failed; %llu bytes sent (%s), %llu resumed, %.2f s, %s/s\n",
+            ok ? "done" : "FAILED", verified_, failed_, static_cast<unsigned long long>(moved_),
+            humanBytes(static_cast<double>(moved_)).c_str(),
+            static_cast<unsigned long long>(resumed_), elapsed,
+            humanBytes(elapsed > 0 ? static_cast<double>(moved_) / elapsed : 0).c_str());
+        std::fflush(stdout);
+    }
+    return ok ? 0 : 1;
+}
+
+}  // namespace twine_ft

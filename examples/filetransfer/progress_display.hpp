@@ -1,0 +1,59 @@
+#pragma once
+
+#include <twine/protocols/filetransfer/transfer_observer.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <string>
+
+namespace twine_ft {
+
+/// Shows a client's transfer: on a terminal a live bar per file (bytes,
+/// percent, rate, ETA), otherwise one plain line per file; one error line
+/// per failure naming the file and the cause; a summary at the end.
+class ProgressDisplay final : public twine::filetransfer::TransferObserver {
+  public:
+    using FileInfo = twine::filetransfer::FileInfo;
+
+    ProgressDisplay(bool quiet, std::function<void()> onEnd);
+
+    void fileStarted(const FileInfo& info, std::uint64_t offset, bool sending) override;
+    void fileProgress(const FileInfo& info, std::uint64_t done) override;
+    void fileFinished(const FileInfo& info, std::uint64_t moved) override;
+    void directoryMade(const FileInfo& info) override;
+    void fileFailed(const std::string& name, const std::string& code,
+                    const std::string& message) override;
+    void note(const std::string& message) override;
+    void sessionEnded(const std::string& error) override;
+
+    /// The connection could not be made.
+    void connectFailed(const std::string& endpoint, const std::string& reason);
+    /// Prints the summary line; returns the exit status (0: all verified).
+    int summarise();
+
+  private:
+    using Clock = std::chrono::steady_clock;
+    void drawBar(const FileInfo& info, std::uint64_t done, bool final);
+    void clearBar();
+    double since(Clock::time_point start) const;
+
+    bool quiet_;
+    bool terminal_;
+    std::function<void()> onEnd_;
+    Clock::time_point begun_ = Clock::now();
+    Clock::time_point fileBegun_;
+    Clock::time_point lastDraw_;
+    std::uint64_t offset_ = 0;
+    bool sending_ = true;
+    bool barShown_ = false;
+    int verified_ = 0;
+    int failed_ = 0;
+    std::uint64_t moved_ = 0;
+    std::uint64_t resumed_ = 0;
+    std::uint64_t totalSize_ = 0;
+    std::string sessionError_;
+    bool ended_ = false;
+};
+
+}  // namespace twine_ft

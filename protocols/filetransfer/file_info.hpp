@@ -1,0 +1,19 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+namespace twine::filetransfer {
+
+/// What a FILE or DIR message announces.
+struct FileInfo {
+    std::string name;
+    std::uint64_t size = 0;
+    /// Permission bits only (07777 masked to 0777 on receipt).
+    std::uint32_t mode = 0644;
+    /// Modification time, seconds since the epoch.
+    std::int64_t mtime = 0;
+    bool directory = false;
+};
+
+}  // namespace twine::filetransfer

@@ -1,0 +1,148 @@
+#include <twine/protocols/filetransfer/receive_root.hpp>
+#include <twine/protocols/filetransfer/resume.hpp>
+#include <twine/protocols/filetransfer/transfer_error.hpp>
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+namespace twine::filetransfer {
+namespace {
+
+bool exists(int directory, const std::string& leaf) {
+    struct stat st {};
+    return ::fstatat(directory, leaf.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0;
+}
+
+void checkFreeSpace(int directory, const std::string& name, std::uint64_t needed) {
+    struct statvfs vfs {};
+    if (::fstatvfs(directory, &vfs) != 0) return;  // unknown: the writes will tell
+    std::uint64_t available = static_cast<std::uint64_t>(vfs.f_bavail) * vfs.f_frsize;
+    if (available < needed) {
+        throw TransferError(code::noSpace, "not enough space for '" + name + "': need " +
+                                               std::to_string(needed) + " bytes, " +
+                                               std::to_string(available) + " available");
+    }
+}
+
+std::uint64_t fileSize(int fd) {
+    struct stat st {};
+    if (::fstat(fd, &st) != 0) throwSystemError("stat", errno);
+    return static_cast<std::uint64_t>(st.st_size);
+}
+
+}  // namespace
+
+ReceiveRoot::ReceiveRoot(const std::string& path, Options options)
+    : dir_(path), options_(options) {}
+
+std::unique_ptr<IncomingFile> ReceiveRoot::begin(const FileInfo& info) {
+    SafeName name(info.name);
+    if (info.size > options_.maxSize) {
+        throw TransferError(code::tooLarge, "'" + name.str() + "' is " + std::to_string(info.size) +
+                                                " bytes, over the " +
+                                                std::to_string(options_.maxSize) + " byte limit");
+    }
+    if (busy_.count(name.str()) != 0) {
+        throw TransferError(code::busy, "'" + name.str() + "' is being received already");
+    }
+    UniqueFd directory = dir_.openParent(name, true);
+    if (!options_.allowOverwrite && exists(directory.get(), name.leaf())) {
+        throw TransferError(code::exists, "'" + name.str() + "' exists (overwrite not allowed)");
+    }
+    std::string partName = SafeName::partName(name.leaf());
+    UniqueFd part(::openat(directory.get(), partName.c_str(),
+                           O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600));
+    if (!part) throwSystemError("create " + name.str(), errno);
+    std::uint64_t have = resume::offerable(fileSize(part.get()), info.size);
+    checkFreeSpace(directory.get(), name.str(), info.size - have);
+    busy_.insert(name.str());
+    return std::make_unique<IncomingFile>(shared_from_this(), std::move(name), info,
+                                          std::move(directory), std::move(part), have);
+}
+
+void ReceiveRoot::makeDirectory(const FileInfo& info) {
+    SafeName name(info.name);
+    UniqueFd parent = dir_.openParent(name, true);
+    if (::mkdirat(parent.get(), name.leaf().c_str(), info.mode & 0777) != 0 && errno != EEXIST) {
+        throwSystemError("mkdir " + name.str(), errno);
+    }
+    UniqueFd made(::openat(parent.get(), name.leaf().c_str(),
+                           O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    if (!made) {
+        throw TransferError(code::badName, "'" + name.str() + "' exists and is not a directory");
+    }
+}
+
+IncomingFile::IncomingFile(std::shared_ptr<ReceiveRoot> root, SafeName name, FileInfo info,
+                           UniqueFd directory, UniqueFd part, std::uint64_t have)
+    : root_(std::move(root)),
+      name_(std::move(name)),
+      info_(std::move(info)),
+      directory_(std::move(directory)),
+      part_(std::move(part)),
+      partName_(SafeName::partName(name_.leaf())),
+      have_(have) {
+    prefix_.updateFromFile(part_.get(), have_);
+}
+
+IncomingFile::~IncomingFile() {
+    root_->release(name_.str());
+}
+
+void IncomingFile::start(std::uint64_t offset) {
+    if (offset != 0 && offset != have_) {
+        throw TransferError(code::unexpected, "data must start at 0 or at the partial's end");
+    }
+    if (::ftruncate(part_.get(), static_cast<off_t>(offset)) != 0) {
+        throwSystemError("truncate " + name_.str(), errno);
+    }
+    hash_ = offset == 0 ? Sha256() : prefix_;
+    position_ = offset;
+}
+
+void IncomingFile::write(std::string_view data) {
+    if (data.size() > info_.size - position_) {
+        throw TransferError(code::unexpected, "more data than announced for '" + name_.str() + "'");
+    }
+    hash_.update(data);
+    while (!data.empty()) {
+        ssize_t done =
+            ::pwrite(part_.get(), data.data(), data.size(), static_cast<off_t>(position_));
+        if (done < 0 && errno == EINTR) continue;
+        if (done < 0) throwSystemError("write " + name_.str(), errno);
+        position_ += static_cast<std::uint64_t>(done);
+        data.remove_prefix(static_cast<std::size_t>(done));
+    }
+}
+
+void IncomingFile::finish(std::string_view expectedDigest) {
+    if (position_ != info_.size) {
+        throw TransferError(code::unexpected, "'" + name_.str() + "' ended early");
+    }
+    if (hash_.digest() != expectedDigest) {
+        discard();
+        throw TransferError(code::hashMismatch, "SHA-256 of '" + name_.str() + "' does not match");
+    }
+    int fd = part_.get();
+    ::fchmod(fd, info_.mode & 0777);
+    struct timespec times[2] = {{0, UTIME_OMIT}, {static_cast<time_t>(info_.mtime), 0}};
+    ::futimens(fd, times);
+    if (::fsync(fd) != 0) throwSystemError("fsync " + name_.str(), errno);
+    if (::renameat(directory_.get(), partName_.c_str(), directory_.get(), name_.leaf().c_str()) !=
+        0) {
+        throwSystemError("rename " + name_.str(), errno);
+    }
+    ::fsync(directory_.get());  // the rename itself survives a crash
+    done_ = true;
+}
+
+void IncomingFile::discard() {
+    ::unlinkat(directory_.get(), partName_.c_str(), 0);
+    done_ = true;
+}
+
+}  // namespace twine::filetransfer

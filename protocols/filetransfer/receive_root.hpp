@@ -1,0 +1,89 @@
+#pragma once
+
+#include <twine/protocols/filetransfer/file_info.hpp>
+#include <twine/protocols/filetransfer/root_dir.hpp>
+#include <twine/protocols/filetransfer/sha256.hpp>
+
+#include <cstdint>
+#include <limits>
+#include <memory>
+#include <set>
+#include <string>
+
+namespace twine::filetransfer {
+
+class IncomingFile;
+
+/// The directory a receiver writes into, shared by all of a server's
+/// connections: it enforces the policy (overwrite, maximum size) and knows
+/// which names are being written, so a second upload to one name is "busy".
+class ReceiveRoot : public std::enable_shared_from_this<ReceiveRoot> {
+  public:
+    struct Options {
+        bool allowOverwrite = false;
+        std::uint64_t maxSize = std::numeric_limits<std::int64_t>::max();
+    };
+
+    ReceiveRoot(const std::string& path, Options options);
+
+    /// Starts receiving `info` (a file): checks the name, the policy and the
+    /// free space, opens (or reopens, to resume) ".NAME.part". Throws
+    /// TransferError with the code to report.
+    std::unique_ptr<IncomingFile> begin(const FileInfo& info);
+    /// Creates a directory announced by DIR (mode applied, existing is fine).
+    void makeDirectory(const FileInfo& info);
+
+    const RootDir& dir() const { return dir_; }
+    const Options& options() const { return options_; }
+
+  private:
+    friend class IncomingFile;
+    void release(const std::string& name) { busy_.erase(name); }
+
+    RootDir dir_;
+    Options options_;
+    std::set<std::string> busy_;
+};
+
+/// One file being received: data goes to ".NAME.part" beside the final
+/// name, hashed on the way; finish() renames it only once the SHA-256
+/// matches. Destroying it unfinished keeps the partial for a resume.
+class IncomingFile {
+  public:
+    IncomingFile(std::shared_ptr<ReceiveRoot> root, SafeName name, FileInfo info,
+                 UniqueFd directory, UniqueFd part, std::uint64_t have);
+    ~IncomingFile();
+    IncomingFile(const IncomingFile&) = delete;
+    IncomingFile& operator=(const IncomingFile&) = delete;
+
+    const FileInfo& info() const { return info_; }
+    /// How many bytes of a partial may be kept, and their SHA-256.
+    std::uint64_t have() const { return have_; }
+    std::string haveDigest() const { return prefix_.digest(); }
+
+    /// Data will start at `offset` (have() or 0): the partial is cut there.
+    void start(std::uint64_t offset);
+    /// Appends data; throws TransferError ("no-space" when the disk is full).
+    void write(std::string_view data);
+    std::uint64_t written() const { return position_; }
+    /// Checks length and SHA-256, applies mode and mtime, fsyncs and renames
+    /// into place. On a mismatch the partial is deleted. Throws TransferError.
+    void finish(std::string_view expectedDigest);
+    /// Gives up and deletes the partial (after a full disk, say).
+    void discard();
+
+  private:
+    std::shared_ptr<ReceiveRoot> root_;
+    SafeName name_;
+    FileInfo info_;
+    UniqueFd directory_;
+    UniqueFd part_;
+    std::string partName_;
+    std::uint64_t have_;
+    std::uint64_t position_ = 0;
+    Sha256 prefix_;
+    Sha256 hash_;
+    bool done_ = false;
+};
+
+}  // namespace twine::filetransfer

@@ -1,0 +1,39 @@
+#pragma once
+
+#include <twine/protocols/filetransfer/file_info.hpp>
+
+#include <cstdint>
+#include <string>
+
+namespace twine::filetransfer {
+
+/// What a transfer session tells the program driving it (progress bars,
+/// logs, the exit status). Every hook has a do-nothing default.
+class TransferObserver {
+  public:
+    virtual ~TransferObserver() = default;
+
+    /// A file starts moving: `offset` bytes were kept from a partial.
+    virtual void fileStarted(const FileInfo& info, std::uint64_t offset, bool sending) {
+        (void)info, (void)offset, (void)sending;
+    }
+    /// `done` of the bytes this session moves for the file (after offset).
+    virtual void fileProgress(const FileInfo& info, std::uint64_t done) { (void)info, (void)done; }
+    /// The file arrived and its SHA-256 matched; `moved` bytes crossed the wire.
+    virtual void fileFinished(const FileInfo& info, std::uint64_t moved) {
+        (void)info, (void)moved;
+    }
+    /// A directory was created on the receiving side.
+    virtual void directoryMade(const FileInfo& info) { (void)info; }
+    /// One file failed; `code` is a PROTOCOL.md error code.
+    virtual void fileFailed(const std::string& name, const std::string& code,
+                            const std::string& message) {
+        (void)name, (void)code, (void)message;
+    }
+    /// Something worth a line that is not a failure (a skipped symlink).
+    virtual void note(const std::string& message) { (void)message; }
+    /// The session is over; `error` is empty if it ended normally.
+    virtual void sessionEnded(const std::string& error) { (void)error; }
+};
+
+}  // namespace twine::filetransfer

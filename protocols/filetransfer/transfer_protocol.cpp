@@ -1,0 +1,440 @@
+#include <twine/core/reactor_time.hpp>
+#include <twine/protocols/filetransfer/auth.hpp>
+#include <twine/protocols/filetransfer/resume.hpp>
+#include <twine/protocols/filetransfer/transfer_error.hpp>
+#include <twine/protocols/filetransfer/transfer_protocol.hpp>
+
+#include <sys/stat.h>
+
+#include <cstdio>
+
+namespace twine::filetransfer {
+
+struct TransferProtocol::Sending {
+    enum class Stage { offered, streaming, answered };
+    OutgoingEntry entry;
+    UniqueFd fd;
+    Sha256 hash;
+    std::unique_ptr<FileSender> sender;
+    Stage stage = Stage::offered;
+    std::uint64_t moved = 0;
+};
+
+namespace {
+
+[[noreturn]] void unexpected(const std::string& what) {
+    throw TransferError(code::unexpected, "unexpected " + what);
+}
+
+std::uint32_t parseMode(const std::string& text) {
+    if (text.empty() || text.size() > 4) throw TransferError(code::badMessage, "bad mode");
+    std::uint32_t mode = 0;
+    for (char c : text) {
+        if (c < '0' || c > '7') throw TransferError(code::badMessage, "bad mode");
+        mode = mode * 8 + static_cast<std::uint32_t>(c - '0');
+    }
+    return mode & 0777;
+}
+
+std::string formatMode(std::uint32_t mode) {
+    char text[8];
+    std::snprintf(text, sizeof text, "%o", mode & 0777);
+    return text;
+}
+
+}  // namespace
+
+FileInfo fileInfoFrom(const Message& message) {
+    FileInfo info;
+    info.directory = message.verb() == "DIR";
+    info.name = message.get("name");
+    info.size = info.directory ? 0 : message.getNumber("size");
+    info.mode = parseMode(message.get("mode"));
+    info.mtime = static_cast<std::int64_t>(message.getNumber("mtime"));
+    return info;
+}
+
+Message offerFor(const FileInfo& info) {
+    Message message(info.directory ? "DIR" : "FILE");
+    message.set("name", info.name);
+    if (!info.directory) message.set("size", info.size);
+    message.set("mode", formatMode(info.mode));
+    message.set("mtime", static_cast<std::uint64_t>(info.mtime < 0 ? 0 : info.mtime));
+    return message;
+}
+
+TransferProtocol::TransferProtocol(Role role, std::string token, ReactorTime& time,
+                                   TransferObserver& observer)
+    : role_(role), token_(std::move(token)), time_(time), observer_(observer) {
+    setDelimiter("\n");
+    setMaxLength(Message::maxLineLength);
+}
+
+TransferProtocol::~TransferProtocol() {
+    cancelHandshakeTimer();
+}
+
+void TransferProtocol::cancelHandshakeTimer() {
+    if (handshakeTimer_.active()) handshakeTimer_.cancel();
+}
+
+void TransferProtocol::becomeReady() {
+    cancelHandshakeTimer();
+    state_ = State::ready;
+    authenticated();
+}
+
+void TransferProtocol::connectionMade() {
+    handshakeTimer_ = time_.callLater(handshakeTimeout, [this] {
+        abortSession(code::auth,
+                     "no authentication within " + std::to_string(handshakeTimeout.count()) + " s");
+    });
+    ourNonce_ = auth::randomBytes(auth::nonceSize);
+    Message hello("HELLO");
+    hello.set("version", std::uint64_t{version})
+        .set("role", role_ == Role::server ? "server" : "client")
+        .set("caps", "resume,tree,sha256")
+        .set("nonce", toHex(ourNonce_));
+    send(hello);
+}
+
+void TransferProtocol::send(const Message& message) {
+    sendLine(message.encode());
+}
+
+void TransferProtocol::abortSession(const std::string& code, const std::string& message) {
+    if (closing_) return;
+    closing_ = true;
+    if (peerError_.empty()) peerError_ = message;
+    send(Message("ERROR").set("code", code).set("message", message));
+    transport().loseConnection();
+}
+
+void TransferProtocol::sendFileError(const std::string& name, const std::string& code,
+                                     const std::string& message) {
+    send(Message("ERROR").set("name", name).set("code", code).set("message", message));
+}
+
+void TransferProtocol::lineReceived(std::string_view line) {
+    if (closing_) return;
+    try {
+        dispatch(Message::decode(line));
+    } catch (const TransferError& error) {
+        abortSession(error.code(), error.what());
+    } catch (const std::exception& error) {
+        abortSession(code::io, error.what());
+    }
+}
+
+void TransferProtocol::lineLengthExceeded(std::string_view data) {
+    (void)data;
+    abortSession(code::badMessage,
+                 "control line longer than " + std::to_string(Message::maxLineLength) + " bytes");
+}
+
+void TransferProtocol::dispatch(const Message& message) {
+    const std::string& verb = message.verb();
+    if (verb == "ERROR") return onError(message);
+    if (state_ != State::ready) {
+        if (verb == "HELLO" && state_ == State::hello) return onHello(message);
+        if (verb == "AUTH" && state_ == State::auth) return onAuth(message);
+        if (verb == "WELCOME" && state_ == State::welcome) return onWelcome(message);
+        throw TransferError(code::auth, "not authenticated: " + verb + " refused");
+    }
+    if (verb == "RESUME") return onResume(message);
+    if (verb == "OK") return onResult(message);
+    if (verb == "FILE") return onFile(message);
+    if (verb == "DIR") return onDirectory(message);
+    if (verb == "DATA") return onData(message);
+    if (verb == "DONE") return onDone(message);
+    handleMessage(message);
+}
+
+void TransferProtocol::handleMessage(const Message& message) {
+    unexpected("message " + message.verb());
+}
+
+// --- Handshake -----------------------------------------------------------
+
+void TransferProtocol::onHello(const Message& message) {
+    if (message.get("version") != std::to_string(version)) {
+        throw TransferError(code::version, "unsupported protocol version '" +
+                                               message.get("version") + "' (this side speaks " +
+                                               std::to_string(version) + ")");
+    }
+    std::string expectedRole = role_ == Role::server ? "client" : "server";
+    if (message.get("role") != expectedRole) unexpected("role " + message.get("role"));
+    theirNonce_ = message.getHex("nonce", auth::nonceSize);
+    if (role_ == Role::server) {
+        state_ = State::auth;
+        return;
+    }
+    send(Message("AUTH").set("proof", toHex(auth::clientProof(token_, theirNonce_, ourNonce_))));
+    state_ = State::welcome;
+}
+
+void TransferProtocol::onAuth(const Message& message) {
+    std::string proof = message.getHex("proof", 32);
+    if (!auth::equal(proof, auth::clientProof(token_, ourNonce_, theirNonce_))) {
+        throw TransferError(code::auth, "authentication failed: wrong token");
+    }
+    send(Message("WELCOME").set("proof", toHex(auth::serverProof(token_, ourNonce_, theirNonce_))));
+    becomeReady();
+}
+
+void TransferProtocol::onWelcome(const Message& message) {
+    std::string proof = message.getHex("proof", 32);
+    if (!auth::equal(proof, auth::serverProof(token_, theirNonce_, ourNonce_))) {
+        throw TransferError(code::auth, "the server does not know the token");
+    }
+    becomeReady();
+}
+
+void TransferProtocol::onError(const Message& message) {
+    std::string code = message.has("code") ? message.get("code") : code::unexpected;
+    std::string text = message.has("message") ? message.get("message") : code;
+    if (!message.has("name")) {
+        // The peer gives up on the whole session and closes.
+        peerError_ = "peer: " + text;
+        closing_ = true;
+        transport().loseConnection();
+        return;
+    }
+    const std::string& name = message.get("name");
+    if (current_ && current_->entry.info.name == name) {
+        bool streaming = current_->stage == Sending::Stage::streaming;
+        current_.reset();
+        observer_.fileFailed(name, code, text);
+        if (streaming) {
+            // The peer stopped reading mid-file and closes: no resync possible.
+            closing_ = true;
+            transport().loseConnection();
+            return;
+        }
+        sendNext();
+        return;
+    }
+    handleMessage(message);
+}
+
+// --- Sending side --------------------------------------------------------
+
+void TransferProtocol::queueOutgoing(std::vector<OutgoingEntry> entries) {
+    for (auto& entry : entries) outgoing_.push_back(std::move(entry));
+    sendNext();
+}
+
+void TransferProtocol::sendNext() {
+    while (!current_ && !outgoing_.empty() && !closing_) {
+        auto next = std::make_unique<Sending>();
+        next->entry = std::move(outgoing_.front());
+        outgoing_.pop_front();
+        FileInfo& info = next->entry.info;
+        try {
+            if (!info.directory) {
+                next->fd = next->entry.open();
+                struct stat st {};
+                if (::fstat(next->fd.get(), &st) == 0) info.size = st.st_size;
+            }
+        } catch (const TransferError& error) {
+            observer_.fileFailed(info.name, error.code(), error.what());
+            continue;
+        }
+        send(offerFor(info));
+        current_ = std::move(next);
+    }
+    if (!current_ && outgoing_.empty() && !closing_) outgoingDrained();
+}
+
+void TransferProtocol::onResume(const Message& message) {
+    if (!current_ || current_->stage != Sending::Stage::offered || current_->entry.info.directory ||
+        message.get("name") != current_->entry.info.name) {
+        unexpected("RESUME");
+    }
+    std::uint64_t have = message.getNumber("have");
+    std::string theirs = have > 0 ? message.getHex("sha256", Sha256::size) : std::string();
+    Sha256 prefix;
+    int fd = current_->fd.get();
+    std::uint64_t offset =
+        resume::startOffset(have, theirs, current_->entry.info.size, [&](std::uint64_t length) {
+            prefix.updateFromFile(fd, length);
+            return prefix.digest();
+        });
+    if (offset > 0) current_->hash = prefix;
+    startStreaming(offset);
+}
+
+void TransferProtocol::startStreaming(std::uint64_t offset) {
+    Sending& file = *current_;
+    const FileInfo& info = file.entry.info;
+    std::uint64_t length = info.size - offset;
+    send(Message("DATA").set("name", info.name).set("offset", offset).set("length", length));
+    observer_.fileStarted(info, offset, true);
+    file.stage = Sending::Stage::streaming;
+    FileSender::Events events;
+    events.progress = [this](std::uint64_t sent) {
+        current_->moved = sent;
+        observer_.fileProgress(current_->entry.info, sent);
+    };
+    events.done = [this] { onStreamed(); };
+    events.failed = [this](const std::exception_ptr& error) {
+        // A read error mid-file: the peer expects more bytes than will come.
+        std::string message = "read failed";
+        try {
+            std::rethrow_exception(error);
+        } catch (const std::exception& e) {
+            message = e.what();
+        }
+        observer_.fileFailed(current_->entry.info.name, code::io, message);
+        abortSession(code::io, "sender could not read '" + current_->entry.info.name + "'");
+    };
+    file.sender = std::make_unique<FileSender>(transport(), time_, file.fd.get(), offset, length,
+                                               file.hash, std::move(events));
+    file.sender->start();
+}
+
+void TransferProtocol::onStreamed() {
+    current_->stage = Sending::Stage::answered;
+    current_->moved = current_->sender->sent();
+    send(Message("DONE")
+             .set("name", current_->entry.info.name)
+             .set("sha256", current_->hash.hexDigest()));
+}
+
+void TransferProtocol::onResult(const Message& message) {
+    const std::string& name = message.get("name");
+    if (!current_ || current_->entry.info.name != name ||
+        current_->stage == Sending::Stage::streaming ||
+        (current_->stage == Sending::Stage::offered && !current_->entry.info.directory)) {
+        unexpected("OK for '" + name + "'");
+    }
+    if (current_->entry.info.directory) {
+        observer_.directoryMade(current_->entry.info);
+    } else {
+        observer_.fileFinished(current_->entry.info, current_->moved);
+    }
+    current_.reset();
+    sendNext();
+}
+
+// --- Receiving side ------------------------------------------------------
+
+void TransferProtocol::onFile(const Message& message) {
+    if (!receiveRoot_ || incoming_) unexpected("FILE");
+    FileInfo info = fileInfoFrom(message);
+    try {
+        checkOffer(info);
+        incoming_ = receiveRoot_->begin(info);
+    } catch (const TransferError& error) {
+        sendFileError(info.name, error.code(), error.what());
+        observer_.fileFailed(info.name, error.code(), error.what());
+        return;
+    }
+    Message resume("RESUME");
+    resume.set("name", info.name).set("have", incoming_->have());
+    if (incoming_->have() > 0) resume.set("sha256", toHex(incoming_->haveDigest()));
+    send(resume);
+}
+
+void TransferProtocol::onDirectory(const Message& message) {
+    if (!receiveRoot_ || incoming_) unexpected("DIR");
+    FileInfo info = fileInfoFrom(message);
+    try {
+        checkOffer(info);
+        receiveRoot_->makeDirectory(info);
+    } catch (const TransferError& error) {
+        sendFileError(info.name, error.code(), error.what());
+        observer_.fileFailed(info.name, error.code(), error.what());
+        return;
+    }
+    send(Message("OK").set("name", info.name));
+    observer_.directoryMade(info);
+}
+
+void TransferProtocol::onData(const Message& message) {
+    if (!incoming_ || rawRemaining_ != 0 || message.get("name") != incoming_->info().name) {
+        unexpected("DATA");
+    }
+    std::uint64_t offset = message.getNumber("offset");
+    std::uint64_t length = message.getNumber("length");
+    if (offset > incoming_->info().size || length != incoming_->info().size - offset) {
+        throw TransferError(code::badMessage, "DATA range does not match the announced size");
+    }
+    try {
+        incoming_->start(offset);
+    } catch (const TransferError& error) {
+        failIncoming(error);
+        return;
+    }
+    observer_.fileStarted(incoming_->info(), offset, false);
+    rawRemaining_ = length;
+    rawMoved_ = 0;
+    if (length > 0) setRawMode();
+}
+
+void TransferProtocol::rawDataReceived(std::string_view data) {
+    if (closing_ || !incoming_) return;
+    std::size_t take =
+        static_cast<std::size_t>(std::min<std::uint64_t>(rawRemaining_, data.size()));
+    try {
+        incoming_->write(data.substr(0, take));
+    } catch (const TransferError& error) {
+        failIncoming(error);
+        return;
+    }
+    rawRemaining_ -= take;
+    rawMoved_ += take;
+    observer_.fileProgress(incoming_->info(), rawMoved_);
+    if (rawRemaining_ == 0) setLineMode(data.substr(take));
+}
+
+void TransferProtocol::failIncoming(const TransferError& error) {
+    // Mid-file the stream cannot be resynchronised: report, drop the
+    // partial (a full disk must not keep half a file), and close.
+    std::string name = incoming_->info().name;
+    incoming_->discard();
+    incoming_.reset();
+    observer_.fileFailed(name, error.code(), error.what());
+    sendFileError(name, error.code(), error.what());
+    closing_ = true;
+    peerError_ = error.what();
+    transport().loseConnection();
+}
+
+void TransferProtocol::onDone(const Message& message) {
+    if (!incoming_ || rawRemaining_ != 0 || message.get("name") != incoming_->info().name) {
+        unexpected("DONE");
+    }
+    std::string digest = message.getHex("sha256", Sha256::size);
+    std::unique_ptr<IncomingFile> file = std::move(incoming_);
+    try {
+        file->finish(digest);
+    } catch (const TransferError& error) {
+        sendFileError(file->info().name, error.code(), error.what());
+        observer_.fileFailed(file->info().name, error.code(), error.what());
+        return;
+    }
+    send(Message("OK").set("name", file->info().name).set("size", file->info().size));
+    observer_.fileFinished(file->info(), rawMoved_);
+}
+
+void TransferProtocol::connectionLost(const Failure& reason) {
+    cancelHandshakeTimer();
+    std::string error = peerError_;
+    if (incoming_) {
+        observer_.fileFailed(incoming_->info().name, "connection-lost",
+                             "connection lost after " + std::to_string(incoming_->written()) +
+                                 " bytes (kept for resume)");
+        incoming_.reset();
+    }
+    if (current_) {
+        if (current_->sender) current_->sender->stopProducing();
+        observer_.fileFailed(current_->entry.info.name, "connection-lost",
+                             "connection lost: " + reason.what());
+        current_.reset();
+    }
+    if (error.empty() && !reason.check<ConnectionDone>()) error = reason.what();
+    finished(error);
+}
+
+}  // namespace twine::filetransfer

@@ -1,0 +1,127 @@
+#pragma once
+
+#include <twine/protocols/filetransfer/file_sender.hpp>
+#include <twine/protocols/filetransfer/local_tree.hpp>
+#include <twine/protocols/filetransfer/message.hpp>
+#include <twine/protocols/filetransfer/receive_root.hpp>
+#include <twine/protocols/filetransfer/transfer_error.hpp>
+#include <twine/protocols/filetransfer/transfer_observer.hpp>
+#include <twine/protocols/line_receiver.hpp>
+
+#include <twine/core/delayed_call.hpp>
+
+#include <chrono>
+#include <deque>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace twine {
+class ReactorTime;
+}
+
+namespace twine::filetransfer {
+
+/// What the client and the server protocols share (PROTOCOL.md): control
+/// messages as lines, the HELLO / AUTH / WELCOME handshake, and the two
+/// halves of moving a file — the sending side (FILE, DATA + raw bytes, DONE)
+/// and the receiving side (RESUME, OK / ERROR). Which side sends depends on
+/// the command (push or fetch), not on who connected.
+class TransferProtocol : public LineReceiver {
+  public:
+    static constexpr int version = 1;
+    /// A peer must complete the handshake within this time, so a silent
+    /// connection cannot hold a server slot forever.
+    static constexpr std::chrono::seconds handshakeTimeout{30};
+    enum class Role { client, server };
+
+    TransferProtocol(Role role, std::string token, ReactorTime& time, TransferObserver& observer);
+    ~TransferProtocol() override;
+
+    void connectionMade() override;
+    void lineReceived(std::string_view line) override;
+    void rawDataReceived(std::string_view data) override;
+    void lineLengthExceeded(std::string_view data) override;
+    void connectionLost(const Failure& reason) override;
+
+    bool isAuthenticated() const { return state_ == State::ready; }
+
+  protected:
+    void send(const Message& message);
+    /// Reports a session-level error to the peer and closes.
+    void abortSession(const std::string& code, const std::string& message);
+    void sendFileError(const std::string& name, const std::string& code,
+                       const std::string& message);
+    TransferObserver& observer() { return observer_; }
+
+    /// Authentication succeeded (both sides proved the token).
+    virtual void authenticated() {}
+    /// Messages the shared part does not handle; throws TransferError for
+    /// an unknown or unexpected one.
+    virtual void handleMessage(const Message& message);
+    /// The session is over (the connection closed); `error` empty if clean.
+    virtual void finished(const std::string& error) { observer_.sessionEnded(error); }
+
+    // The sending side.
+    void queueOutgoing(std::vector<OutgoingEntry> entries);
+    /// Everything queued was sent and answered.
+    virtual void outgoingDrained() {}
+    bool sending() const { return current_ != nullptr || !outgoing_.empty(); }
+
+    // The receiving side.
+    void setReceiveRoot(std::shared_ptr<ReceiveRoot> root) { receiveRoot_ = std::move(root); }
+    /// Lets a subclass refuse an offered name (fetch checks it was asked for).
+    virtual void checkOffer(const FileInfo& info) { (void)info; }
+    bool receiving() const { return incoming_ != nullptr; }
+
+  private:
+    enum class State { hello, auth, welcome, ready };
+    struct Sending;
+
+    void dispatch(const Message& message);
+    void onHello(const Message& message);
+    void onAuth(const Message& message);
+    void onWelcome(const Message& message);
+    void onError(const Message& message);
+    void becomeReady();
+    void cancelHandshakeTimer();
+
+    void sendNext();
+    void onResume(const Message& message);
+    void startStreaming(std::uint64_t offset);
+    void onStreamed();
+    void onResult(const Message& message);
+
+    void onFile(const Message& message);
+    void onDirectory(const Message& message);
+    void onData(const Message& message);
+    void onDone(const Message& message);
+    void failIncoming(const TransferError& error);
+
+    Role role_;
+    std::string token_;
+    ReactorTime& time_;
+    TransferObserver& observer_;
+    State state_ = State::hello;
+    std::string ourNonce_;
+    std::string theirNonce_;
+    std::string peerError_;
+    DelayedCall handshakeTimer_;
+    bool closing_ = false;
+
+    std::deque<OutgoingEntry> outgoing_;
+    std::unique_ptr<Sending> current_;
+
+    std::shared_ptr<ReceiveRoot> receiveRoot_;
+    std::unique_ptr<IncomingFile> incoming_;
+    std::uint64_t rawRemaining_ = 0;
+    std::uint64_t rawMoved_ = 0;
+};
+
+/// Parses the FILE / DIR fields; throws TransferError("bad-message").
+FileInfo fileInfoFrom(const Message& message);
+/// The FILE or DIR message announcing `info`.
+Message offerFor(const FileInfo& info);
+
+}  // namespace twine::filetransfer

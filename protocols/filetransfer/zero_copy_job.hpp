@@ -1,0 +1,50 @@
+#pragma once
+
+#include <twine/protocols/filetransfer/root_dir.hpp>
+#include <twine/protocols/filetransfer/sha256.hpp>
+
+#include <atomic>
+#include <cstdint>
+#include <string>
+
+namespace twine::filetransfer {
+
+/// Sends a file range straight from the page cache to a socket (sendfile),
+/// hashing it on the way, on a thread-pool thread: the bytes never pass
+/// through a user-space write queue. Both descriptors are duplicates owned
+/// by the job, so closing the connection meanwhile cannot redirect a write
+/// to a reused descriptor; cancel() stops it within one chunk or poll.
+class ZeroCopyJob {
+  public:
+    ZeroCopyJob(int socket, int file, std::uint64_t offset, std::uint64_t length, Sha256 hash);
+
+    /// True if both descriptors could be duplicated.
+    bool ready() const { return socket_ && file_; }
+    /// Runs the transfer; call on a worker thread, once.
+    void run();
+    void cancel() { cancelled_ = true; }
+
+    /// Bytes handed to the socket so far (any thread).
+    std::uint64_t sent() const { return sent_.load(std::memory_order_relaxed); }
+    /// After run(): empty on success, else why it stopped.
+    const std::string& error() const { return error_; }
+    int errorNumber() const { return errno_; }
+    /// After a successful run(): the hash of the whole file.
+    const Sha256& hash() const { return hash_; }
+
+  private:
+    bool sendRange(std::uint64_t position, std::uint64_t length);
+    void fail(const std::string& what, int error);
+
+    UniqueFd socket_;
+    UniqueFd file_;
+    std::uint64_t offset_;
+    std::uint64_t length_;
+    Sha256 hash_;
+    std::atomic<std::uint64_t> sent_{0};
+    std::atomic<bool> cancelled_{false};
+    std::string error_;
+    int errno_ = 0;
+};
+
+}  // namespace twine::filetransfer

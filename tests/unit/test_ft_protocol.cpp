@@ -1,0 +1,369 @@
+#include <twine/core/clock.hpp>
+#include <twine/protocols/filetransfer/auth.hpp>
+#include <twine/protocols/filetransfer/message.hpp>
+#include <twine/protocols/filetransfer/sha256.hpp>
+#include <twine/protocols/filetransfer/transfer_client.hpp>
+#include <twine/protocols/filetransfer/transfer_server.hpp>
+#include <twine/transports/string_transport.hpp>
+
+#include <doctest/doctest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <sstream>
+#include <string>
+#include <vector>
+
+namespace fs = std::filesystem;
+namespace ft = twine::filetransfer;
+using ft::Message;
+
+namespace {
+
+struct TempDir {
+    fs::path path;
+    TempDir() {
+        char pattern[] = "/tmp/twine-ft-proto-XXXXXX";
+        path = mkdtemp(pattern);
+    }
+    ~TempDir() { fs::remove_all(path); }
+};
+
+std::string slurp(const fs::path& path) {
+    std::ifstream in(path, std::ios::binary);
+    std::stringstream content;
+    content << in.rdbuf();
+    return content.str();
+}
+
+void spit(const fs::path& path, std::string_view data) {
+    fs::create_directories(path.parent_path());
+    std::ofstream(path, std::ios::binary) << data;
+}
+
+std::string randomish(std::size_t size) {
+    std::string data(size, '\0');
+    std::uint32_t x = 12345;
+    for (char& c : data) {
+        x = x * 1103515245 + 12345;
+        c = static_cast<char>(x >> 24);
+    }
+    return data;
+}
+
+struct Recorder : ft::TransferObserver {
+    std::vector<std::string> finished;
+    std::map<std::string, std::string> failed;
+    std::map<std::string, std::uint64_t> moved;
+    std::map<std::string, std::uint64_t> offsets;
+    std::string ended = "<running>";
+    void fileStarted(const ft::FileInfo& info, std::uint64_t offset, bool) override {
+        offsets[info.name] = offset;
+    }
+    void fileFinished(const ft::FileInfo& info, std::uint64_t bytes) override {
+        finished.push_back(info.name);
+        moved[info.name] = bytes;
+    }
+    void fileFailed(const std::string& name, const std::string& code, const std::string&) override {
+        failed[name] = code;
+    }
+    void sessionEnded(const std::string& error) override { ended = error; }
+};
+
+/// A client and a server joined by two StringTransports, pumped by hand.
+struct Link {
+    twine::Clock clock;
+    twine::StringTransport clientSide;
+    twine::StringTransport serverSide;
+    Recorder clientEvents;
+    Recorder serverEvents;
+    std::unique_ptr<ft::TransferClient> client;
+    std::unique_ptr<ft::TransferServer> server;
+    std::size_t budget = 0;  // 0: unlimited; else bytes delivered to the server
+
+    void connect() {
+        server->makeConnection(serverSide);
+        client->makeConnection(clientSide);
+    }
+
+    // True if a call is due now (the sender's next turn), not a later timeout.
+    bool callDue() {
+        for (const auto& call : clock.getDelayedCalls()) {
+            if (call.getTime() <= clock.seconds()) return true;
+        }
+        return false;
+    }
+
+    // Moves bytes both ways (and runs due calls) until nothing moves.
+    void pump() {
+        for (int round = 0; round < 100000; ++round) {
+            clock.advance(twine::Duration(0));
+            std::string toServer = clientSide.value();
+            std::string toClient = serverSide.value();
+            clientSide.clear();
+            serverSide.clear();
+            if (toServer.empty() && toClient.empty() && !callDue()) break;
+            if (!toServer.empty() && !serverSide.disconnecting()) server->dataReceived(toServer);
+            if (!toClient.empty() && !clientSide.disconnecting()) client->dataReceived(toClient);
+            if (clientSide.disconnecting() && serverSide.disconnecting()) break;
+        }
+    }
+
+    void close() {
+        if (client->connected()) client->connectionLost(twine::ConnectionDone());
+        if (server->connected()) server->connectionLost(twine::ConnectionDone());
+    }
+};
+
+std::shared_ptr<ft::ReceiveRoot> rootAt(const fs::path& path, bool overwrite = false) {
+    ft::ReceiveRoot::Options options;
+    options.allowOverwrite = overwrite;
+    return std::make_shared<ft::ReceiveRoot>(path, options);
+}
+
+std::unique_ptr<Link> pushLink(const fs::path& root, std::vector<std::string> paths,
+                               std::string clientToken = "token") {
+    auto link = std::make_unique<Link>();
+    link->server = std::make_unique<ft::TransferServer>(rootAt(root), "token", link->clock,
+                                                        link->serverEvents);
+    link->client = std::make_unique<ft::TransferClient>(
+        ft::TransferClient::Push{std::move(paths)}, clientToken, link->clock, link->clientEvents);
+    link->connect();
+    return link;
+}
+
+}  // namespace
+
+TEST_CASE("a pushed file arrives with its content, mode and name") {
+    TempDir local, remote;
+    std::string content = randomish(3 * 1024 * 1024 + 17);
+    spit(local.path / "data.bin", content);
+    fs::permissions(local.path / "data.bin", static_cast<fs::perms>(0600));
+    auto link = pushLink(remote.path, {(local.path / "data.bin").string()});
+    link->pump();
+    CHECK(link->client->completed());
+    CHECK(link->clientEvents.failed.empty());
+    CHECK(link->clientEvents.finished == std::vector<std::string>{"data.bin"});
+    CHECK(link->serverEvents.finished == std::vector<std::string>{"data.bin"});
+    CHECK(slurp(remote.path / "data.bin") == content);
+    CHECK((fs::status(remote.path / "data.bin").permissions() & fs::perms::all) ==
+          static_cast<fs::perms>(0600));
+    link->close();
+    CHECK(link->clientEvents.ended.empty());
+}
+
+TEST_CASE("a pushed directory tree arrives whole, skipping symlinks") {
+    TempDir local, remote;
+    spit(local.path / "tree/a.txt", "alpha");
+    spit(local.path / "tree/sub/b.txt", "beta");
+    spit(local.path / "tree/sub/deeper/c.txt", "");
+    fs::create_directories(local.path / "tree/empty");
+    fs::create_symlink("/etc/passwd", local.path / "tree/link");
+    auto link = pushLink(remote.path, {(local.path / "tree").string()});
+    link->pump();
+    CHECK(link->clientEvents.failed.empty());
+    CHECK(slurp(remote.path / "tree/a.txt") == "alpha");
+    CHECK(slurp(remote.path / "tree/sub/b.txt") == "beta");
+    CHECK(fs::exists(remote.path / "tree/sub/deeper/c.txt"));
+    CHECK(fs::is_directory(remote.path / "tree/empty"));
+    CHECK_FALSE(fs::exists(remote.path / "tree/link"));
+    link->close();
+}
+
+TEST_CASE("a wrong token is refused and nothing is written") {
+    TempDir local, remote;
+    spit(local.path / "f", "content");
+    auto link = pushLink(remote.path, {(local.path / "f").string()}, "wrong");
+    link->pump();
+    CHECK(link->serverSide.disconnecting());
+    CHECK_FALSE(link->server->isAuthenticated());
+    CHECK_FALSE(link->client->completed());
+    link->close();
+    CHECK(link->clientEvents.ended.find("wrong token") != std::string::npos);
+    CHECK(fs::is_empty(remote.path));
+}
+
+TEST_CASE("an interrupted push resumes and sends only the rest") {
+    TempDir local, remote;
+    std::string content = randomish(1024 * 1024);
+    spit(local.path / "f", content);
+    spit(remote.path / ".f.part", content.substr(0, 400000));
+    auto link = pushLink(remote.path, {(local.path / "f").string()});
+    link->pump();
+    CHECK(link->clientEvents.offsets["f"] == 400000);
+    CHECK(link->clientEvents.moved["f"] == content.size() - 400000);
+    CHECK(slurp(remote.path / "f") == content);
+    link->close();
+}
+
+TEST_CASE("a partial that is not a prefix of the file is sent again whole") {
+    TempDir local, remote;
+    std::string content = randomish(100000);
+    spit(local.path / "f", content);
+    spit(remote.path / ".f.part", std::string(5000, 'x'));
+    auto link = pushLink(remote.path, {(local.path / "f").string()});
+    link->pump();
+    CHECK(link->clientEvents.offsets["f"] == 0);
+    CHECK(link->clientEvents.moved["f"] == content.size());
+    CHECK(slurp(remote.path / "f") == content);
+    link->close();
+}
+
+TEST_CASE("an existing file is refused by name and the other files still go") {
+    TempDir local, remote;
+    spit(local.path / "a", "new");
+    spit(local.path / "b", "bee");
+    spit(remote.path / "a", "old");
+    auto link = pushLink(remote.path, {(local.path / "a").string(), (local.path / "b").string()});
+    link->pump();
+    CHECK(link->clientEvents.failed["a"] == "exists");
+    CHECK(slurp(remote.path / "a") == "old");
+    CHECK(slurp(remote.path / "b") == "bee");
+    CHECK(link->client->completed());
+    link->close();
+}
+
+TEST_CASE("a fetch brings a served tree into the output directory") {
+    TempDir served, out;
+    spit(served.path / "docs/x.txt", "ex");
+    spit(served.path / "docs/y/z.txt", "zed");
+    spit(served.path / "single", "one");
+    Link link;
+    link.server = std::make_unique<ft::TransferServer>(rootAt(served.path), "token", link.clock,
+                                                       link.serverEvents);
+    link.client = std::make_unique<ft::TransferClient>(
+        ft::TransferClient::Fetch{{"docs", "single", "missing", "../etc"}, rootAt(out.path)},
+        "token", link.clock, link.clientEvents);
+    link.connect();
+    link.pump();
+    CHECK(slurp(out.path / "docs/x.txt") == "ex");
+    CHECK(slurp(out.path / "docs/y/z.txt") == "zed");
+    CHECK(slurp(out.path / "single") == "one");
+    CHECK(link.clientEvents.failed["missing"] == "not-found");
+    CHECK(link.clientEvents.failed["../etc"] == "bad-name");
+    CHECK(link.client->completed());
+    link.close();
+}
+
+TEST_CASE("a fetch refuses a name the server offers that was not asked for") {
+    TempDir out;
+    twine::Clock clock;
+    twine::StringTransport transport;
+    Recorder events;
+    ft::TransferClient client(ft::TransferClient::Fetch{{"wanted"}, rootAt(out.path)}, "t", clock,
+                              events);
+    client.makeConnection(transport);
+    // Drive the handshake by hand, as a hostile server would.
+    std::string hello = transport.value();
+    std::string clientNonce = Message::decode(hello.substr(0, hello.find('\n'))).get("nonce");
+    std::string serverNonce(32, 's');
+    client.dataReceived(Message("HELLO")
+                            .set("version", std::uint64_t{1})
+                            .set("role", "server")
+                            .set("nonce", ft::toHex(serverNonce))
+                            .encode() +
+                        "\n");
+    client.dataReceived(Message("WELCOME")
+                            .set("proof", ft::toHex(ft::auth::serverProof(
+                                              "t", serverNonce, ft::fromHex(clientNonce))))
+                            .encode() +
+                        "\n");
+    REQUIRE(client.isAuthenticated());
+    transport.clear();
+    client.dataReceived("FILE name=other size=3 mode=644 mtime=0\n");
+    CHECK(events.failed["other"] == "bad-name");
+    CHECK(transport.value().find("ERROR name=other code=bad-name") == 0);
+    client.dataReceived("FILE name=wanted/../../x size=3 mode=644 mtime=0\n");
+    CHECK(events.failed["wanted/../../x"] == "bad-name");
+    CHECK(fs::is_empty(out.path));
+}
+
+TEST_CASE("hostile input to a server gives a clear error and a closed connection") {
+    TempDir root;
+    auto check = [&](const std::string& input, const std::string& code) {
+        twine::Clock clock;
+        twine::StringTransport transport;
+        Recorder events;
+        ft::TransferServer server(rootAt(root.path), "token", clock, events);
+        server.makeConnection(transport);
+        transport.clear();
+        server.dataReceived(input);
+        CHECK(transport.disconnecting());
+        CHECK(transport.value().find("ERROR code=" + code) == 0);
+    };
+    check("FILE name=x size=1 mode=644 mtime=0\n", "auth");
+    check("garbage\n", "bad-message");
+    check(std::string(20000, 'A'), "bad-message");
+    check("HELLO version=2 role=client nonce=" + std::string(64, 'a') + "\n", "version");
+    check("HELLO version=1 role=client nonce=abc\n", "bad-message");
+    check(std::string("HELLO \0\n", 8), "bad-message");
+    check("AUTH proof=" + std::string(64, 'a') + "\n", "auth");
+    CHECK(fs::is_empty(root.path));
+}
+
+TEST_CASE("a pushed name that escapes the root is refused and nothing is written outside") {
+    TempDir root;
+    fs::path outside = root.path.parent_path() / (root.path.filename().string() + "-outside");
+    Link link;
+    link.server = std::make_unique<ft::TransferServer>(rootAt(root.path), "token", link.clock,
+                                                       link.serverEvents);
+    // A client pushing nothing, so the test can speak for it after the handshake.
+    link.client = std::make_unique<ft::TransferClient>(ft::TransferClient::Fetch{{}, nullptr},
+                                                       "token", link.clock, link.clientEvents);
+    link.server->makeConnection(link.serverSide);
+    link.client->makeConnection(link.clientSide);
+    // Handshake only: stop before the client says BYE.
+    for (int i = 0; i < 3; ++i) {
+        std::string toServer = link.clientSide.value();
+        std::string toClient = link.serverSide.value();
+        link.clientSide.clear();
+        link.serverSide.clear();
+        std::size_t bye = toServer.find("BYE");
+        if (bye != std::string::npos) toServer.resize(bye);
+        link.server->dataReceived(toServer);
+        link.client->dataReceived(toClient);
+    }
+    REQUIRE(link.server->isAuthenticated());
+    for (std::string name :
+         {std::string("../escape"), std::string("/abs"), std::string("a/../../b"),
+          std::string("a\\..\\b"), std::string("a\0b", 3), std::string(".x.part"),
+          std::string("a\nb"), std::string(""), std::string("a//b")}) {
+        link.serverSide.clear();
+        ft::FileInfo info;
+        info.name = name;
+        info.size = 1;
+        link.server->dataReceived(ft::offerFor(info).encode() + "\n");
+        INFO(name);
+        CHECK(link.serverSide.value().find("code=bad-name") != std::string::npos);
+        CHECK_FALSE(link.serverSide.disconnecting());
+    }
+    CHECK(fs::is_empty(root.path));
+    CHECK_FALSE(fs::exists(outside / "escape"));
+}
+
+TEST_CASE("a peer that never authenticates is dropped after the handshake timeout") {
+    TempDir root;
+    twine::Clock clock;
+    twine::StringTransport transport;
+    Recorder events;
+    ft::TransferServer server(rootAt(root.path), "token", clock, events);
+    server.makeConnection(transport);
+    transport.clear();
+    clock.advance(ft::TransferProtocol::handshakeTimeout - std::chrono::seconds(1));
+    CHECK_FALSE(transport.disconnecting());
+    clock.advance(std::chrono::seconds(2));
+    CHECK(transport.disconnecting());
+    CHECK(transport.value().find("ERROR code=auth") == 0);
+}
+
+TEST_CASE("an authenticated session is not timed out") {
+    TempDir local, remote;
+    spit(local.path / "f", "x");
+    auto link = pushLink(remote.path, {(local.path / "f").string()});
+    link->pump();
+    REQUIRE(link->server->isAuthenticated());
+    link->clock.advance(ft::TransferProtocol::handshakeTimeout * 2);
+    CHECK(link->clock.getDelayedCalls().empty());
+    link->close();
+}

@@ -1,0 +1,207 @@
+#include <twine/protocols/filetransfer/receive_root.hpp>
+#include <twine/protocols/filetransfer/resume.hpp>
+#include <twine/protocols/filetransfer/sha256.hpp>
+#include <twine/protocols/filetransfer/transfer_error.hpp>
+
+#include <doctest/doctest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+
+namespace fs = std::filesystem;
+namespace ft = twine::filetransfer;
+
+namespace {
+
+std::string digestOf(std::string_view data) {
+    ft::Sha256 hash;
+    hash.update(data);
+    return hash.digest();
+}
+
+struct TempDir {
+    fs::path path;
+    TempDir() {
+        char pattern[] = "/tmp/twine-ft-unit-XXXXXX";
+        path = mkdtemp(pattern);
+    }
+    ~TempDir() { fs::remove_all(path); }
+};
+
+std::string slurp(const fs::path& path) {
+    std::ifstream in(path, std::ios::binary);
+    std::stringstream content;
+    content << in.rdbuf();
+    return content.str();
+}
+
+void spit(const fs::path& path, std::string_view data) {
+    std::ofstream(path, std::ios::binary) << data;
+}
+
+ft::FileInfo info(std::string name, std::string_view content) {
+    ft::FileInfo file;
+    file.name = std::move(name);
+    file.size = content.size();
+    file.mode = 0640;
+    file.mtime = 1700000000;
+    return file;
+}
+
+std::string codeOf(auto&& action) {
+    try {
+        action();
+    } catch (const ft::TransferError& error) {
+        return error.code();
+    }
+    return "ok";
+}
+
+}  // namespace
+
+TEST_CASE("the sender resumes only when its prefix matches the receiver's partial") {
+    std::string ours = "hello, world";
+    auto prefix = [&](std::uint64_t n) { return digestOf(std::string_view(ours).substr(0, n)); };
+    CHECK(ft::resume::startOffset(5, digestOf("hello"), ours.size(), prefix) == 5);
+    CHECK(ft::resume::startOffset(5, digestOf("HELLO"), ours.size(), prefix) == 0);
+    CHECK(ft::resume::startOffset(0, "", ours.size(), prefix) == 0);
+    CHECK(ft::resume::startOffset(99, digestOf("x"), ours.size(), prefix) == 0);
+    CHECK(ft::resume::startOffset(12, digestOf(ours), ours.size(), prefix) == 12);
+}
+
+TEST_CASE("a partial longer than the announced file is not offered") {
+    CHECK(ft::resume::offerable(10, 100) == 10);
+    CHECK(ft::resume::offerable(100, 100) == 100);
+    CHECK(ft::resume::offerable(101, 100) == 0);
+}
+
+TEST_CASE("a received file takes its final name only after the SHA-256 matches") {
+    TempDir dir;
+    auto root = std::make_shared<ft::ReceiveRoot>(dir.path, ft::ReceiveRoot::Options{});
+    std::string content = "some file content";
+    auto file = root->begin(info("sub/dir/f.txt", content));
+    CHECK(file->have() == 0);
+    file->start(0);
+    file->write(content);
+    CHECK(fs::exists(dir.path / "sub/dir/.f.txt.part"));
+    CHECK_FALSE(fs::exists(dir.path / "sub/dir/f.txt"));
+    file->finish(digestOf(content));
+    CHECK(slurp(dir.path / "sub/dir/f.txt") == content);
+    CHECK_FALSE(fs::exists(dir.path / "sub/dir/.f.txt.part"));
+    auto status = fs::status(dir.path / "sub/dir/f.txt");
+    CHECK((status.permissions() & fs::perms::all) == static_cast<fs::perms>(0640));
+}
+
+TEST_CASE("a hash mismatch leaves no file, final or partial") {
+    TempDir dir;
+    auto root = std::make_shared<ft::ReceiveRoot>(dir.path, ft::ReceiveRoot::Options{});
+    auto file = root->begin(info("f", "abc"));
+    file->start(0);
+    file->write("abd");
+    CHECK(codeOf([&] { file->finish(digestOf("abc")); }) == "hash-mismatch");
+    CHECK(fs::is_empty(dir.path));
+}
+
+TEST_CASE("an interrupted receive resumes from the partial, hashing across both parts") {
+    TempDir dir;
+    auto root = std::make_shared<ft::ReceiveRoot>(dir.path, ft::ReceiveRoot::Options{});
+    std::string content = "0123456789abcdef";
+    {
+        auto file = root->begin(info("f", content));
+        file->start(0);
+        file->write(content.substr(0, 6));
+    }  // dropped mid-way: the partial stays
+    auto file = root->begin(info("f", content));
+    CHECK(file->have() == 6);
+    CHECK(file->haveDigest() == digestOf(content.substr(0, 6)));
+    file->start(6);
+    file->write(content.substr(6));
+    file->finish(digestOf(content));
+    CHECK(slurp(dir.path / "f") == content);
+}
+
+TEST_CASE("a resume refused by the sender starts over from zero") {
+    TempDir dir;
+    auto root = std::make_shared<ft::ReceiveRoot>(dir.path, ft::ReceiveRoot::Options{});
+    spit(dir.path / ".f.part", "XXXX");
+    auto file = root->begin(info("f", "abcdefgh"));
+    CHECK(file->have() == 4);
+    file->start(0);
+    file->write("abcdefgh");
+    file->finish(digestOf("abcdefgh"));
+    CHECK(slurp(dir.path / "f") == "abcdefgh");
+    CHECK(codeOf([&] {
+              auto again = root->begin(info("g", "abc"));
+              again->start(2);
+          }) == "unexpected");
+}
+
+TEST_CASE("existing files are not overwritten unless allowed") {
+    TempDir dir;
+    spit(dir.path / "f", "old");
+    auto strict = std::make_shared<ft::ReceiveRoot>(dir.path, ft::ReceiveRoot::Options{});
+    CHECK(codeOf([&] { strict->begin(info("f", "new")); }) == "exists");
+    auto lenient = std::make_shared<ft::ReceiveRoot>(dir.path, ft::ReceiveRoot::Options{true});
+    auto file = lenient->begin(info("f", "new"));
+    file->start(0);
+    file->write("new");
+    file->finish(digestOf("new"));
+    CHECK(slurp(dir.path / "f") == "new");
+}
+
+TEST_CASE("a second concurrent receive of one name is busy until the first ends") {
+    TempDir dir;
+    auto root = std::make_shared<ft::ReceiveRoot>(dir.path, ft::ReceiveRoot::Options{});
+    auto first = root->begin(info("f", "abc"));
+    CHECK(codeOf([&] { root->begin(info("f", "abc")); }) == "busy");
+    CHECK(codeOf([&] { root->begin(info("g", "abc")); }) == "ok");
+    first.reset();
+    CHECK(codeOf([&] { root->begin(info("f", "abc")); }) == "ok");
+}
+
+TEST_CASE("files over the maximum size and more data than announced are refused") {
+    TempDir dir;
+    ft::ReceiveRoot::Options options;
+    options.maxSize = 4;
+    auto root = std::make_shared<ft::ReceiveRoot>(dir.path, options);
+    CHECK(codeOf([&] { root->begin(info("big", "12345")); }) == "too-large");
+    auto file = root->begin(info("f", "1234"));
+    file->start(0);
+    CHECK(codeOf([&] { file->write("12345"); }) == "unexpected");
+    CHECK(codeOf([&] { file->finish(digestOf("1234")); }) == "unexpected");
+}
+
+TEST_CASE("a file larger than the free space is refused before any write") {
+    TempDir dir;
+    auto root = std::make_shared<ft::ReceiveRoot>(dir.path, ft::ReceiveRoot::Options{});
+    ft::FileInfo huge = info("huge", "");
+    huge.size = std::uint64_t{1} << 62;
+    CHECK(codeOf([&] { root->begin(huge); }) == "no-space");
+    CHECK_FALSE(fs::exists(dir.path / "huge"));
+}
+
+TEST_CASE("a symlink planted in the tree is not followed") {
+    TempDir dir;
+    TempDir outside;
+    fs::create_directory_symlink(outside.path, dir.path / "link");
+    fs::create_symlink(outside.path / "target", dir.path / "file");
+    auto root = std::make_shared<ft::ReceiveRoot>(dir.path, ft::ReceiveRoot::Options{true});
+    CHECK(codeOf([&] { root->begin(info("link/x", "abc")); }) == "bad-name");
+    CHECK(fs::is_empty(outside.path));
+    spit(dir.path / ".file.part", "");
+    fs::remove(dir.path / ".file.part");
+    fs::create_symlink(outside.path / "target", dir.path / ".file.part");
+    CHECK(codeOf([&] { root->begin(info("file", "abc")); }) != "ok");
+    CHECK(fs::is_empty(outside.path));
+}
+
+TEST_CASE("hostile names are refused before anything is created") {
+    TempDir dir;
+    auto root = std::make_shared<ft::ReceiveRoot>(dir.path, ft::ReceiveRoot::Options{});
+    CHECK(codeOf([&] { root->begin(info("../escape", "x")); }) == "bad-name");
+    CHECK(codeOf([&] { root->begin(info("/tmp/abs", "x")); }) == "bad-name");
+    CHECK(codeOf([&] { root->begin(info("a/../../b", "x")); }) == "bad-name");
+    CHECK(fs::is_empty(dir.path));
+}
