@@ -1,0 +1,149 @@
+#pragma once
+
+#include <twine/core/address.hpp>
+#include <twine/core/deferred.hpp>
+#include <twine/core/reactor.hpp>
+#include <twine/transports/endpoint_parser.hpp>
+#include <twine/transports/tls_options.hpp>  // escapeEndpointValue, for building descriptions
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+
+namespace twine {
+
+class Factory;
+class Port;
+class Protocol;
+
+/// Somewhere to listen, as Twisted's IStreamServerEndpoint.
+class ServerEndpoint {
+  public:
+    virtual ~ServerEndpoint() = default;
+    /// Starts listening; fails with CannotListenError.
+    virtual Deferred<std::shared_ptr<Port>> listen(std::shared_ptr<Factory> factory) = 0;
+    /// The endpoint as a description serverFromString reads back.
+    virtual std::string describe() const = 0;
+};
+
+/// Somewhere to connect to, as Twisted's IStreamClientEndpoint.
+class ClientEndpoint {
+  public:
+    virtual ~ClientEndpoint() = default;
+    /// Connects and fires with the protocol `factory` built for the
+    /// connection, once connected (valid until its connectionLost returns);
+    /// fails with the connect error. If `factory` is a ClientFactory it also
+    /// sees startedConnecting, clientConnectionFailed and clientConnectionLost.
+    /// Cancelling the Deferred stops the attempt (CancelledError).
+    virtual Deferred<Protocol*> connect(std::shared_ptr<Factory> factory) = 0;
+    /// The endpoint as a description clientFromString reads back.
+    virtual std::string describe() const = 0;
+};
+
+/// "tcp:PORT:interface=ADDR:backlog=N", and "tcp6:..." (interface "::").
+class TCPServerEndpoint final : public ServerEndpoint {
+  public:
+    TCPServerEndpoint(Reactor& reactor, std::uint16_t port, TCPListenOptions options = {});
+    Deferred<std::shared_ptr<Port>> listen(std::shared_ptr<Factory> factory) override;
+    std::string describe() const override;
+
+  private:
+    Reactor& reactor_;
+    std::uint16_t port_;
+    TCPListenOptions options_;
+};
+
+/// "unix:PATH:mode=660:backlog=N".
+class UNIXServerEndpoint final : public ServerEndpoint {
+  public:
+    UNIXServerEndpoint(Reactor& reactor, std::string path, UNIXListenOptions options = {});
+    Deferred<std::shared_ptr<Port>> listen(std::shared_ptr<Factory> factory) override;
+    std::string describe() const override;
+
+  private:
+    Reactor& reactor_;
+    std::string path_;
+    UNIXListenOptions options_;
+};
+
+/// "tcp:host=HOST:port=PORT:timeout=S:bindAddress=ADDR"; HOST may be a name,
+/// an IPv4 or an IPv6 address.
+class TCPClientEndpoint final : public ClientEndpoint {
+  public:
+    TCPClientEndpoint(Reactor& reactor, std::string host, std::uint16_t port,
+                      ConnectOptions options = {});
+    Deferred<Protocol*> connect(std::shared_ptr<Factory> factory) override;
+    std::string describe() const override;
+
+  private:
+    Reactor& reactor_;
+    std::string host_;
+    std::uint16_t port_;
+    ConnectOptions options_;
+};
+
+/// "unix:path=PATH:timeout=S".
+class UNIXClientEndpoint final : public ClientEndpoint {
+  public:
+    UNIXClientEndpoint(Reactor& reactor, std::string path, ConnectOptions options = {});
+    Deferred<Protocol*> connect(std::shared_ptr<Factory> factory) override;
+    std::string describe() const override;
+
+  private:
+    Reactor& reactor_;
+    std::string path_;
+    ConnectOptions options_;
+};
+
+/// "ssl:PORT:certKey=CHAIN.pem:privateKey=KEY.pem[:caCerts=CA.pem]:interface=ADDR:backlog=N":
+/// TLS over TCP; caCerts requires client certificates signed by those CAs.
+class SSLServerEndpoint final : public ServerEndpoint {
+  public:
+    SSLServerEndpoint(Reactor& reactor, std::uint16_t port, TLSOptions tls,
+                      TCPListenOptions options = {});
+    Deferred<std::shared_ptr<Port>> listen(std::shared_ptr<Factory> factory) override;
+    std::string describe() const override;
+
+  private:
+    Reactor& reactor_;
+    std::uint16_t port_;
+    TLSOptions tls_;
+    TCPListenOptions options_;
+};
+
+/// "tls:host=H:port=P[:trustRoots=CA.pem][:certificate=C.pem:privateKey=K.pem]:timeout=S":
+/// TLS over TCP, verifying H (system trust store unless trustRoots is given).
+class TLSClientEndpoint final : public ClientEndpoint {
+  public:
+    TLSClientEndpoint(Reactor& reactor, std::string host, std::uint16_t port, TLSOptions tls,
+                      ConnectOptions options = {});
+    Deferred<Protocol*> connect(std::shared_ptr<Factory> factory) override;
+    std::string describe() const override;
+
+  private:
+    Reactor& reactor_;
+    std::string host_;
+    std::uint16_t port_;
+    TLSOptions tls_;
+    ConnectOptions options_;
+};
+
+/// Builds a server endpoint from a description, as Twisted's serverFromString:
+/// "tcp:1234:interface=127.0.0.1:backlog=50", "tcp6:1234:interface=\:\:1",
+/// "unix:/run/x.sock:mode=660:backlog=10". Throws std::invalid_argument
+/// naming the problem for a malformed description.
+std::unique_ptr<ServerEndpoint> serverFromString(Reactor& reactor, std::string_view description);
+
+/// Builds a client endpoint from a description, as Twisted's clientFromString:
+/// "tcp:host=example.org:port=80:timeout=10:bindAddress=127.0.0.2",
+/// "tcp:localhost:1234", "unix:path=/run/x.sock:timeout=5". Throws
+/// std::invalid_argument naming the problem for a malformed description.
+std::unique_ptr<ClientEndpoint> clientFromString(Reactor& reactor, std::string_view description);
+
+/// A bound address as a server description: "tcp:40123:interface=127.0.0.1",
+/// "tcp6:40123:interface=\:\:1", "unix:/run/x.sock". Programs print it with
+/// Port::getHost() to show where they listen (the real port when 0 was asked).
+std::string describeAddress(const Address& address);
+
+}  // namespace twine
