@@ -22,5 +22,7 @@ write_basic_package_version_file(${CMAKE_BINARY_DIR}/twineConfigVersion.cmake
 install(FILES ${CMAKE_BINARY_DIR}/twineConfig.cmake ${CMAKE_BINARY_DIR}/twineConfigVersion.cmake
         DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/twine)
 
+# The .pc file finds the prefix relative to itself, so the tree can be moved.
+file(RELATIVE_PATH TWINE_PC_TO_PREFIX ${CMAKE_INSTALL_FULL_LIBDIR}/pkgconfig ${CMAKE_INSTALL_PREFIX})
 configure_file(${CMAKE_SOURCE_DIR}/cmake/twine.pc.in ${CMAKE_BINARY_DIR}/twine.pc @ONLY)
 install(FILES ${CMAKE_BINARY_DIR}/twine.pc DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)
