@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The demo `make demo` runs: an echo server and client over TCP and a Unix
-# socket, then a file sent with twine-ft and checked byte for byte.
+# The demo `make demo` runs: an echo server and client over TCP, a Unix
+# socket, TLS and UDP, then a file sent with twine-ft and checked byte for byte.
 #
 #   bash examples/demo.sh BUILD_DIR
 set -euo pipefail
@@ -25,15 +25,24 @@ wait_for_line() {  # file pattern
     return 1
 }
 
-echo "== echo over TCP and a Unix socket"
+echo "== echo over TCP, a Unix socket, TLS and UDP"
+# A throw-away CA and a certificate for localhost, made now (nothing is committed).
+bash "$(dirname "$0")/../tests/support/make_test_certs.sh" "$work/certs" >/dev/null 2>&1
 port=$(free_port)
+tls_port=$(free_port)
+udp_port=$(free_port)
 "$build/examples/echo_server" --listen "tcp:$port:interface=127.0.0.1" --listen "unix:$work/echo.sock" \
-    >"$work/echo_server.log" 2>&1 &
+    --listen "ssl:$tls_port:interface=127.0.0.1:certKey=$work/certs/server.pem:privateKey=$work/certs/server.key" \
+    --listen "udp:$udp_port:interface=127.0.0.1" >"$work/echo_server.log" 2>&1 &
 pids+=($!)
-wait_for_line "$work/echo_server.log" "echo.sock"
+wait_for_line "$work/echo_server.log" "udp:"
 cat "$work/echo_server.log"
-timeout 10 "$build/examples/echo_client" --connect "tcp:host=127.0.0.1:port=$port"
-timeout 10 "$build/examples/echo_client" --connect "unix:path=$work/echo.sock" --message "hello over a unix socket"
+client=$build/examples/echo_client
+timeout 10 "$client" --connect "tcp:host=127.0.0.1:port=$port"
+timeout 10 "$client" --connect "unix:path=$work/echo.sock" --message "hello over a unix socket"
+timeout 10 "$client" --connect "tls:host=localhost:port=$tls_port:trustRoots=$work/certs/ca.pem" \
+    --message "hello over TLS, certificate verified"
+timeout 10 "$client" --connect "udp:host=127.0.0.1:port=$udp_port" --message "hello over UDP"
 
 if [ -x "$build/examples/filetransfer/twine-ft" ]; then
     echo

@@ -64,10 +64,8 @@ inline int serveEndpoints(int argc, char** argv, const ServerProgram& program,
                              ? twine::listenDatagram(*endpoint, program.datagramProtocol(reactor))
                              : endpoint->listen(factory);
         listening.addCallbacks(
-            [udp](const std::shared_ptr<twine::Port>& port) {
-                std::cout << "listening on "
-                          << (udp ? twine::describeUDPAddress(port->getHost())
-                                  : twine::describeAddress(port->getHost()))
+            [&endpoint](const std::shared_ptr<twine::Port>& port) {
+                std::cout << "listening on " << endpoint->describeListening(port->getHost())
                           << std::endl;
             },
             [&](const twine::Failure& failure) {

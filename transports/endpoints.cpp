@@ -427,6 +427,12 @@ std::string SSLServerEndpoint::describe() const {
     return text;
 }
 
+std::string SSLServerEndpoint::describeListening(const Address& bound) const {
+    // The TCP description with the TLS scheme: "ssl:PORT:interface=HOST".
+    const std::string tcp = describeAddress(bound);
+    return "ssl" + tcp.substr(tcp.find(':'));
+}
+
 TLSClientEndpoint::TLSClientEndpoint(Reactor& reactor, std::string host, std::uint16_t port,
                                      TLSOptions tls, ConnectOptions options)
     : reactor_(reactor),
@@ -459,6 +465,10 @@ std::unique_ptr<ServerEndpoint> serverFromString(Reactor& reactor, std::string_v
 std::unique_ptr<ClientEndpoint> clientFromString(Reactor& reactor, std::string_view description) {
     auto parameters = EndpointParameters::parse(description);
     return detail::parserFor(detail::clientParsers(), parameters, "client")(reactor, parameters);
+}
+
+std::string ServerEndpoint::describeListening(const Address& bound) const {
+    return describeAddress(bound);
 }
 
 std::string describeAddress(const Address& address) {

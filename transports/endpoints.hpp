@@ -25,6 +25,9 @@ class ServerEndpoint {
     virtual Deferred<std::shared_ptr<Port>> listen(std::shared_ptr<Factory> factory) = 0;
     /// The endpoint as a description serverFromString reads back.
     virtual std::string describe() const = 0;
+    /// Where a port this endpoint opened is bound, in this endpoint's own
+    /// grammar (the real port when 0 was asked for).
+    virtual std::string describeListening(const Address& bound) const;
 };
 
 /// Somewhere to connect to, as Twisted's IStreamClientEndpoint.
@@ -104,6 +107,7 @@ class SSLServerEndpoint final : public ServerEndpoint {
                       TCPListenOptions options = {});
     Deferred<std::shared_ptr<Port>> listen(std::shared_ptr<Factory> factory) override;
     std::string describe() const override;
+    std::string describeListening(const Address& bound) const override;
 
   private:
     Reactor& reactor_;

@@ -48,6 +48,10 @@ Deferred<std::shared_ptr<Port>> listenDatagram(ServerEndpoint& endpoint,
     return udp->listenDatagram(std::move(protocol));
 }
 
+std::string UDPServerEndpoint::describeListening(const Address& bound) const {
+    return describeUDPAddress(bound);
+}
+
 std::string describeUDPAddress(const Address& address) {
     const bool ipv6 = address.family() == Address::Family::ipv6;
     return (ipv6 ? "udp6:" : "udp:") + std::to_string(address.port()) +

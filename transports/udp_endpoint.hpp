@@ -28,6 +28,7 @@ public:
     /// CannotListenError or std::invalid_argument.
     Deferred<std::shared_ptr<Port>> listenDatagram(std::shared_ptr<DatagramProtocol> protocol);
     std::string describe() const override;
+    std::string describeListening(const Address& bound) const override;
 
 private:
     Reactor& reactor_;
