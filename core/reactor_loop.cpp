@@ -104,6 +104,11 @@ void ReactorState::initHandles() {
     }
     uv_prepare_start(&prepare, onPrepare);
     uv_check_start(&check, onCheck);
+    // Watched from construction, not from run(): a SIGINT or SIGTERM that
+    // arrives between the two (a program printing where it listens, then
+    // running) waits in libuv's signal pipe and stops the reactor once it runs.
+    startSignal(sigint, SIGINT);
+    startSignal(sigterm, SIGTERM);
 }
 
 std::array<uv_handle_t*, 8> ReactorState::internalHandles() {
@@ -125,8 +130,6 @@ void ReactorState::closeIfNeverRun() {
 
 void ReactorState::run() {
     phase = Phase::running;
-    startSignal(sigint, SIGINT);
-    startSignal(sigterm, SIGTERM);
     auto& startup = events[static_cast<std::size_t>(SystemEvent::startup)];
     startup.runBefore([&startup] { startup.runDuringAndAfter(); });
     runLoop();
