@@ -19,8 +19,8 @@ trap cleanup EXIT
 
 start_server() {  # kind port
     case $1 in
-        floor) taskset -c 0 "$floor" "$2" >/dev/null & ;;
-        twine) taskset -c 0 "$twine" --listen "tcp:$2:interface=127.0.0.1" >/dev/null & ;;
+        floor) taskset -c 0 "$floor" "$2" >/dev/null 2>&1 & ;;
+        twine) taskset -c 0 "$twine" --listen "tcp:$2:interface=127.0.0.1" >/dev/null 2>&1 & ;;
     esac
     server_pid=$!
     for _ in $(seq 100); do
@@ -88,10 +88,16 @@ idle_memory() {  # kind port -> KiB per connection
         taskset -c 1 "$loadgen" -p "$port" -b "$src" -c "$per" -m idle -t 6 >"/tmp/idle.$$.$src" &
         pids+=($!)
     done
-    for _ in $(seq 100); do
-        [ "$(cat /tmp/idle.$$.* 2>/dev/null | grep -c connected=)" -ge 2 ] && break
+    local ready=0
+    for _ in $(seq 400); do
+        ready=$(cat /tmp/idle.$$.* 2>/dev/null | grep -c connected= || true)
+        [ "$ready" -ge 2 ] && break
         sleep 0.05
     done
+    if [ "$ready" -lt 2 ]; then
+        echo "idle $kind: the load generators did not connect all $((2 * per)) in 20 s" >&2
+        exit 1
+    fi
     sleep 0.5
     local after
     after=$(rss_kib "$server_pid")
@@ -113,4 +119,4 @@ f_mem=$(idle_memory floor $((port_base + 1)))
 t_mem=$(idle_memory twine $((port_base + 2)))
 echo
 awk -v f="$f_mem" -v t="$t_mem" 'BEGIN {
-    printf "10,000 idle connections: floor %.2f KiB/conn, twine %.2f KiB/conn, twine/floor %.2f\n", f, t, f > 0 ? t / f : 0 }'
+    printf "10,000 idle connections: floor %.2f KiB/conn, twine %.2f KiB/conn, twine/floor %.2f\n", f, t, (f > 0 ? t / f : 0) }'

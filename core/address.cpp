@@ -48,7 +48,9 @@ Address Address::fromSockaddr(const sockaddr* address, unsigned length) {
             if (length != 0 && length <= offset) return unixPath("");
             std::size_t size = length != 0 ? length - offset : std::strlen(un->sun_path);
             if (size > 0 && un->sun_path[0] == '\0') {
-                return unixPath("@" + std::string(un->sun_path + 1, size - 1));
+                std::string name(size, '@');  // '@' then the abstract name's bytes
+                name.replace(1, size - 1, un->sun_path + 1, size - 1);
+                return unixPath(std::move(name));
             }
             return unixPath(std::string(un->sun_path, strnlen(un->sun_path, size)));
         }

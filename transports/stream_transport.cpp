@@ -7,6 +7,8 @@
 #include <sys/socket.h>
 
 #include <algorithm>
+#include <array>
+#include <optional>
 #include <stdexcept>
 #include <utility>
 
@@ -21,6 +23,8 @@ constexpr std::size_t coalesceLimit = 16 * 1024;
 StreamTransport* owner(void* data) {
     return static_cast<StreamTransport*>(data);
 }
+
+constexpr std::size_t cacheLine = 64;
 
 // libuv buffer lengths are 32-bit: larger writes go out in pieces this big.
 constexpr std::size_t maxPiece = std::size_t{1} << 30;
@@ -40,6 +44,30 @@ std::string uvErrorText(int status) {
     return std::string(uv_strerror(status)) + " (" + uv_err_name(status) + ")";
 }
 
+struct StreamTransport::Extras {
+    uv_write_t writeRequest{};
+    uv_shutdown_t shutdownRequest{};
+
+    // The write queue: `queued` collects writes while `inFlight` is being
+    // written by one vectored uv_write; then they swap.
+    std::vector<Chunk> queued;
+    std::vector<Chunk> inFlight;
+    std::vector<uv_buf_t> bufs;
+    std::size_t queuedBytes = 0;
+    std::size_t highWater = 64 * 1024;
+    std::size_t lowWater = 16 * 1024;
+
+    Producer* producer = nullptr;
+    bool streaming = false;
+    bool producerPaused = false;
+
+    LostHook onLost;
+    std::optional<Failure> reason;
+    // Kept when the connection closes: the socket is gone by connectionLost.
+    std::optional<Address> host;
+    std::optional<Address> peer;
+};
+
 StreamTransport* StreamTransport::create(Reactor& reactor, StreamKind kind) {
     return new StreamTransport(reactor, kind);
 }
@@ -56,12 +84,18 @@ StreamTransport::StreamTransport(Reactor& reactor, StreamKind kind)
     handle()->data = this;
 }
 
+StreamTransport::~StreamTransport() = default;
+
+StreamTransport::Extras& StreamTransport::extras() {
+    if (!extras_) extras_ = std::make_unique<Extras>();
+    return *extras_;
+}
+
 void StreamTransport::start(std::unique_ptr<Protocol> protocol, LostHook onLost) {
     protocol_ = std::move(protocol);
-    onLost_ = std::move(onLost);
+    if (onLost) extras().onLost = std::move(onLost);
     started_ = true;
     reactor_.track(*this);
-    readAddresses();
     if (kind_ == StreamKind::tcp) uv_tcp_nodelay(&handle_.tcp, 1);
     startReading();
     callProtocol("connectionMade", [this] { protocol_->makeConnection(*this); });
@@ -94,8 +128,13 @@ void StreamTransport::stopReading() {
 void StreamTransport::onAlloc(uv_handle_t* handle, std::size_t, uv_buf_t* buf) {
     // Every connection reads into the reactor's one buffer: an idle
     // connection holds none, and dataReceived sees it only during the call.
+    // Starts on a cache line: the kernel's copy into a misaligned buffer
+    // (malloc gives 16-byte alignment) costs several times more per byte.
     std::span<char> buffer = owner(handle->data)->reactor_.readBuffer();
-    *buf = uv_buf_init(buffer.data(), static_cast<unsigned>(buffer.size()));
+    void* start = buffer.data();
+    std::size_t size = buffer.size();
+    std::align(cacheLine, size - cacheLine, start, size);
+    *buf = uv_buf_init(static_cast<char*>(start), static_cast<unsigned>(size));
 }
 
 void StreamTransport::onRead(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf) {
@@ -133,6 +172,18 @@ void StreamTransport::resumeProducing() {
 
 // ---- Writing ----
 
+// Writes go straight to the socket only when nothing is waiting before them.
+// A uv_write that libuv finished at once reports only on the next loop turn:
+// meanwhile its bytes are all in the kernel (write_queue_size is 0), so the
+// next write need not be copied into the queue. A pull producer always goes
+// through the queue so that it hears when it drains.
+bool StreamTransport::canWriteDirectly() const {
+    if (pullProducer_) return false;
+    if (!writing_) return true;
+    const auto* stream = reinterpret_cast<const uv_stream_t*>(&handle_);
+    return stream->write_queue_size == 0 && extras_->queued.empty();
+}
+
 std::size_t StreamTransport::tryWrite(const uv_buf_t* bufs, unsigned count) {
     int sent = uv_try_write(stream(), bufs, count);
     if (sent >= 0) return static_cast<std::size_t>(sent);
@@ -169,9 +220,15 @@ void StreamTransport::writeSequence(std::span<const std::string_view> parts) {
     const bool small = std::all_of(parts.begin(), parts.end(),
                                    [](std::string_view part) { return part.size() <= maxPiece; });
     if (canWriteDirectly() && small) {
-        bufs_.clear();
-        for (std::string_view part : parts) bufs_.push_back(bufferOf(part));
-        sent = tryWrite(bufs_.data(), static_cast<unsigned>(bufs_.size()));
+        // A few parts go out from the stack; many need the heap once.
+        std::array<uv_buf_t, 16> local;
+        uv_buf_t* bufs = local.data();
+        if (parts.size() > local.size()) {
+            extras().bufs.resize(parts.size());
+            bufs = extras().bufs.data();
+        }
+        for (std::size_t i = 0; i < parts.size(); ++i) bufs[i] = bufferOf(parts[i]);
+        sent = tryWrite(bufs, static_cast<unsigned>(parts.size()));
         if (closing_) return;
     }
     for (std::string_view part : parts) {
@@ -182,9 +239,10 @@ void StreamTransport::writeSequence(std::span<const std::string_view> parts) {
 }
 
 void StreamTransport::enqueueCopy(std::string_view data) {
-    if (!queued_.empty() && queued_.back().data.size() + data.size() <= coalesceLimit) {
-        queued_.back().data.append(data);
-        queuedBytes_ += data.size();
+    Extras& state = extras();
+    if (!state.queued.empty() && state.queued.back().data.size() + data.size() <= coalesceLimit) {
+        state.queued.back().data.append(data);
+        state.queuedBytes += data.size();
         pauseProducerIfFull();
         return;
     }
@@ -192,8 +250,9 @@ void StreamTransport::enqueueCopy(std::string_view data) {
 }
 
 void StreamTransport::enqueue(Chunk chunk) {
-    queuedBytes_ += chunk.data.size() - chunk.offset;
-    queued_.push_back(std::move(chunk));
+    Extras& state = extras();
+    state.queuedBytes += chunk.data.size() - chunk.offset;
+    state.queued.push_back(std::move(chunk));
     flush();
     pauseProducerIfFull();
 }
@@ -201,19 +260,20 @@ void StreamTransport::enqueue(Chunk chunk) {
 // Hands everything queued to one vectored uv_write. libuv writes what the
 // socket takes at once and the rest when it becomes writable.
 void StreamTransport::flush() {
-    if (writing_ || queued_.empty() || closing_) return;
-    inFlight_.swap(queued_);
-    queued_.clear();
-    queuedBytes_ = 0;
-    bufs_.clear();
-    for (const Chunk& chunk : inFlight_) {
+    if (writing_ || closing_ || !extras_ || extras_->queued.empty()) return;
+    Extras& state = *extras_;
+    state.inFlight.swap(state.queued);
+    state.queued.clear();
+    state.queuedBytes = 0;
+    state.bufs.clear();
+    for (const Chunk& chunk : state.inFlight) {
         std::string_view rest = std::string_view(chunk.data).substr(chunk.offset);
-        for (; !rest.empty(); rest.remove_prefix(bufs_.back().len)) {
-            bufs_.push_back(bufferOf(rest));
+        for (; !rest.empty(); rest.remove_prefix(state.bufs.back().len)) {
+            state.bufs.push_back(bufferOf(rest));
         }
     }
-    int status = uv_write(&writeRequest_, stream(), bufs_.data(),
-                          static_cast<unsigned>(bufs_.size()), onWrite);
+    int status = uv_write(&state.writeRequest, stream(), state.bufs.data(),
+                          static_cast<unsigned>(state.bufs.size()), onWrite);
     if (status < 0) {
         closeWith(lostWith(status));
         return;
@@ -228,14 +288,16 @@ void StreamTransport::onWrite(uv_write_t* request, int status) {
 
 void StreamTransport::writeDone(int status) {
     writing_ = false;
-    inFlight_.clear();
+    Extras& state = *extras_;  // a write was in flight: it exists
+    state.inFlight.clear();
     if (closing_) return;  // cancelled by the close
     if (status < 0) {
         closeWith(lostWith(status));
         return;
     }
     flush();
-    if (producer_ != nullptr && streaming_ && producerPaused_ && bufferSize() <= lowWater_) {
+    if (state.producer != nullptr && state.streaming && state.producerPaused &&
+        bufferSize() <= state.lowWater) {
         resumeProducer();
     }
     if (!writing_ && !closing_) drained();
@@ -244,7 +306,7 @@ void StreamTransport::writeDone(int status) {
 // Everything written has reached the kernel: a pull producer gets its turn,
 // else a pending loseConnection or loseWriteConnection goes ahead.
 void StreamTransport::drained() {
-    if (producer_ != nullptr && !streaming_) {
+    if (pullProducer_) {
         resumeProducer();
     } else if (disconnecting_) {
         closeWith(ConnectionDone());
@@ -256,25 +318,31 @@ void StreamTransport::drained() {
 std::size_t StreamTransport::bufferSize() const {
     // libuv keeps the count of bytes handed to uv_write but not yet sent.
     const auto* stream = reinterpret_cast<const uv_stream_t*>(&handle_);
-    return queuedBytes_ + (closing_ ? 0 : stream->write_queue_size);
+    const std::size_t queued = extras_ ? extras_->queuedBytes : 0;
+    return queued + (closing_ ? 0 : stream->write_queue_size);
 }
 
 void StreamTransport::setWriteBufferWaterMarks(std::size_t high, std::size_t low) {
-    highWater_ = high;
-    lowWater_ = std::min(low, high);
+    Extras& state = extras();
+    state.highWater = high;
+    state.lowWater = std::min(low, high);
 }
 
 // ---- Producers ----
 
 void StreamTransport::registerProducer(Producer& producer, bool streaming) {
-    if (producer_ != nullptr) throw std::logic_error("A producer is already registered");
+    if (extras_ && extras_->producer != nullptr) {
+        throw std::logic_error("A producer is already registered");
+    }
     if (!started_ || closing_) {
         producer.stopProducing();
         return;
     }
-    producer_ = &producer;
-    streaming_ = streaming;
-    producerPaused_ = false;
+    Extras& state = extras();
+    state.producer = &producer;
+    state.streaming = streaming;
+    state.producerPaused = false;
+    pullProducer_ = !streaming;
     if (!streaming) {
         producer.resumeProducing();
     } else {
@@ -283,23 +351,28 @@ void StreamTransport::registerProducer(Producer& producer, bool streaming) {
 }
 
 void StreamTransport::unregisterProducer() {
-    producer_ = nullptr;
-    producerPaused_ = false;
+    if (extras_) {
+        extras_->producer = nullptr;
+        extras_->producerPaused = false;
+    }
+    pullProducer_ = false;
     // A loseConnection or loseWriteConnection that waited for a pull
     // producer can go ahead now.
     if (started_ && !writing_ && !closing_) drained();
 }
 
 void StreamTransport::pauseProducerIfFull() {
-    if (producer_ == nullptr || !streaming_ || producerPaused_) return;
-    if (bufferSize() <= highWater_) return;
-    producerPaused_ = true;
-    producer_->pauseProducing();
+    if (!extras_) return;
+    Extras& state = *extras_;
+    if (state.producer == nullptr || !state.streaming || state.producerPaused) return;
+    if (bufferSize() <= state.highWater) return;
+    state.producerPaused = true;
+    state.producer->pauseProducing();
 }
 
 void StreamTransport::resumeProducer() {
-    producerPaused_ = false;
-    Producer* producer = producer_;
+    extras_->producerPaused = false;
+    Producer* producer = extras_->producer;
     if (!guarded("Producer.resumeProducing", [&] { producer->resumeProducing(); })) {
         closeWith(ConnectionAborted("Connection aborted: the producer's resumeProducing threw"));
     }
@@ -327,7 +400,7 @@ void StreamTransport::abortConnection() {
 
 void StreamTransport::shutdownWrite() {
     writeClosed_ = true;
-    int status = uv_shutdown(&shutdownRequest_, stream(), onShutdown);
+    int status = uv_shutdown(&extras().shutdownRequest, stream(), onShutdown);
     if (status < 0) closeWith(lostWith(status));
 }
 
@@ -358,9 +431,13 @@ void StreamTransport::callProtocol(std::string_view event, F&& fn) {
 // from the close callback, so never from inside a call the protocol made.
 void StreamTransport::closeWith(Failure reason) {
     if (closing_) return;
+    Extras& state = extras();
+    // The socket goes with the handle: keep its addresses for connectionLost.
+    if (!state.host) state.host = socketAddress(false);
+    if (!state.peer) state.peer = socketAddress(true);
     closing_ = true;
     reading_ = false;
-    reason_ = std::move(reason);
+    state.reason = std::move(reason);
     uv_close(handle(), onClose);
 }
 
@@ -373,44 +450,56 @@ void StreamTransport::onClose(uv_handle_t* handle) {
 void StreamTransport::finish() {
     if (!started_) return;  // discarded before it had a protocol
     reactor_.untrack(*this);
-    if (Producer* producer = std::exchange(producer_, nullptr)) {
+    Extras& state = extras();
+    pullProducer_ = false;
+    if (Producer* producer = std::exchange(state.producer, nullptr)) {
         guarded("Producer.stopProducing", [&] { producer->stopProducing(); });
     }
-    Failure reason = reason_.value_or(Failure(ConnectionDone()));
+    Failure reason = state.reason.value_or(Failure(ConnectionDone()));
     if (protocol_) {
         guarded("Protocol.connectionLost", [&] { protocol_->connectionLost(reason); });
         protocol_->setTransport(nullptr);
         protocol_.reset();
     }
-    if (onLost_) guarded("connection lost hook", [&] { onLost_(reason); });
+    if (state.onLost) guarded("connection lost hook", [&] { state.onLost(reason); });
 }
 
 // ---- Addresses and options ----
 
-void StreamTransport::readAddresses() const {
-    if (addressesRead_) return;
+// Read from the socket while it is open (a connection that never asks pays
+// nothing), from what closeWith kept afterwards.
+Address StreamTransport::socketAddress(bool peer) const {
     uv_os_fd_t fd = -1;
-    if (uv_fileno(reinterpret_cast<const uv_handle_t*>(&handle_), &fd) != 0) return;
-    addressesRead_ = true;
+    if (uv_fileno(reinterpret_cast<const uv_handle_t*>(&handle_), &fd) != 0) return Address();
     sockaddr_storage address{};
     socklen_t length = sizeof address;
-    if (getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) == 0) {
-        host_ = Address::fromSockaddr(reinterpret_cast<sockaddr*>(&address), length);
-    }
-    length = sizeof address;
-    if (getpeername(fd, reinterpret_cast<sockaddr*>(&address), &length) == 0) {
-        peer_ = Address::fromSockaddr(reinterpret_cast<sockaddr*>(&address), length);
-    }
+    auto* name = reinterpret_cast<sockaddr*>(&address);
+    const int status = peer ? getpeername(fd, name, &length) : getsockname(fd, name, &length);
+    return status == 0 ? Address::fromSockaddr(name, length) : Address();
 }
 
 Address StreamTransport::getPeer() const {
-    if (!closing_) readAddresses();
-    return peer_;
+    return cachedAddress(true);
 }
 
 Address StreamTransport::getHost() const {
-    if (!closing_) readAddresses();
-    return host_;
+    return cachedAddress(false);
+}
+
+// A started connection keeps an address once asked for it (the peer's is
+// gone after a reset); the port and connector ask before start, and an echo
+// server never does, so neither pays for the copy.
+Address StreamTransport::cachedAddress(bool peer) const {
+    std::optional<Address>* kept = nullptr;
+    if (extras_) kept = peer ? &extras_->peer : &extras_->host;
+    if (kept != nullptr && *kept) return **kept;
+    if (closing_) return Address();
+    Address address = socketAddress(peer);
+    if (started_ && address.family() != Address::Family::none) {
+        Extras& state = const_cast<StreamTransport*>(this)->extras();
+        (peer ? state.peer : state.host) = address;
+    }
+    return address;
 }
 
 bool StreamTransport::setTcpNoDelay(bool enabled) {

@@ -10,7 +10,6 @@
 #include <cstddef>
 #include <functional>
 #include <memory>
-#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -28,7 +27,7 @@ std::string uvErrorText(int status);
 /// the heap and deletes itself in libuv's close callback, after telling the
 /// protocol connectionLost exactly once.
 class StreamTransport : public Transport, public Resource {
-  public:
+public:
     /// Called after the protocol's connectionLost (a connector uses it to
     /// tell its factory clientConnectionLost).
     using LostHook = std::function<void(const Failure&)>;
@@ -83,15 +82,19 @@ class StreamTransport : public Transport, public Resource {
     void shutdown() override { loseConnection(); }
     void abort() override { abortConnection(); }
 
-  private:
+private:
     // Bytes handed to write, `offset` of them already sent by a try-write.
     struct Chunk {
         std::string data;
         std::size_t offset = 0;
     };
+    // What only some connections need (a write queue, a producer, a write
+    // shutdown, a lost hook, the close reason and addresses), made on first
+    // use: an idle connection is then little more than its libuv handle.
+    struct Extras;
 
     StreamTransport(Reactor& reactor, StreamKind kind);
-    ~StreamTransport() override = default;
+    ~StreamTransport() override;
 
     static void onAlloc(uv_handle_t* handle, std::size_t suggested, uv_buf_t* buf);
     static void onRead(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf);
@@ -99,14 +102,13 @@ class StreamTransport : public Transport, public Resource {
     static void onShutdown(uv_shutdown_t* request, int status);
     static void onClose(uv_handle_t* handle);
 
+    Extras& extras();
     void readEnded();
     void startReading();
     void stopReading();
 
     bool writable() const { return started_ && !closing_ && !writeClosed_; }
-    // Writes go straight to the socket only when nothing is queued; a pull
-    // producer always goes through the queue so that it hears when it drains.
-    bool canWriteDirectly() const { return !writing_ && (producer_ == nullptr || streaming_); }
+    bool canWriteDirectly() const;
     std::size_t tryWrite(const uv_buf_t* bufs, unsigned count);
     void enqueueCopy(std::string_view data);
     void enqueue(Chunk chunk);
@@ -122,46 +124,29 @@ class StreamTransport : public Transport, public Resource {
     void callProtocol(std::string_view event, F&& fn);
     void closeWith(Failure reason);
     void finish();
-    void readAddresses() const;
+    Address socketAddress(bool peer) const;
+    Address cachedAddress(bool peer) const;
 
     Reactor& reactor_;
+    std::unique_ptr<Protocol> protocol_;
+    std::unique_ptr<Extras> extras_;
+
     StreamKind kind_;
+    bool started_ : 1 = false;
+    bool reading_ : 1 = false;
+    bool readPaused_ : 1 = false;
+    bool readEof_ : 1 = false;
+    bool writing_ : 1 = false;
+    bool disconnecting_ : 1 = false;
+    bool writeDisconnecting_ : 1 = false;
+    bool writeClosed_ : 1 = false;
+    bool closing_ : 1 = false;
+    bool pullProducer_ : 1 = false;  // a non-streaming producer is registered
+
     union {
         uv_tcp_t tcp;
         uv_pipe_t pipe;
     } handle_;
-    uv_write_t writeRequest_{};
-    uv_shutdown_t shutdownRequest_{};
-
-    std::unique_ptr<Protocol> protocol_;
-    LostHook onLost_;
-    std::optional<Failure> reason_;
-    mutable Address host_;
-    mutable Address peer_;
-    mutable bool addressesRead_ = false;
-
-    // The write queue: `queued_` collects writes while `inFlight_` is being
-    // written by one vectored uv_write; then they swap.
-    std::vector<Chunk> queued_;
-    std::vector<Chunk> inFlight_;
-    std::vector<uv_buf_t> bufs_;
-    std::size_t queuedBytes_ = 0;
-    std::size_t highWater_ = 64 * 1024;
-    std::size_t lowWater_ = 16 * 1024;
-
-    Producer* producer_ = nullptr;
-    bool streaming_ = false;
-    bool producerPaused_ = false;
-
-    bool started_ = false;
-    bool reading_ = false;
-    bool readPaused_ = false;
-    bool readEof_ = false;
-    bool writing_ = false;
-    bool disconnecting_ = false;
-    bool writeDisconnecting_ = false;
-    bool writeClosed_ = false;
-    bool closing_ = false;
 };
 
 }  // namespace twine::detail
