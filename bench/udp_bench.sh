@@ -48,7 +48,9 @@ run_once() {
     local kind=$1 mode=$2 server_cmd count
     if [[ $kind == twine ]]; then server_cmd=("$twine_bin" server); else server_cmd=("$floor_bin"); fi
     if [[ $mode == pingpong ]]; then count=$pingpong_count; else count=$flood_count; fi
-    port=$((port + 1))
+    # A fresh port per run: run_once runs in a subshell, so a counter would not
+    # advance, and the last run's port may still be held.
+    port=$((20000 + RANDOM % 20000))
     $pin_server timeout 60 "${server_cmd[@]}" --port "$port" --interface 127.0.0.1 --idle-ms 1000 \
         >"$work/server.out" 2>"$work/server.err" &
     server_pid=$!
