@@ -102,6 +102,7 @@ void IncomingFile::start(std::uint64_t offset) {
     }
     hash_ = offset == 0 ? Sha256() : prefix_;
     position_ = offset;
+    writebackFrom_ = offset;
 }
 
 void IncomingFile::write(std::string_view data) {
@@ -117,6 +118,19 @@ void IncomingFile::write(std::string_view data) {
         position_ += static_cast<std::uint64_t>(done);
         data.remove_prefix(static_cast<std::size_t>(done));
     }
+    startWriteback();
+}
+
+void IncomingFile::startWriteback() {
+    // Without this the kernel holds the whole file dirty and finish()'s
+    // fsync writes it all while the sender waits for OK (a quarter of the
+    // time of a 512 MiB transfer). Starting writeback of each finished
+    // window as it fills is asynchronous and leaves fsync little to do.
+    if (position_ - writebackFrom_ < writebackWindow) return;
+    std::uint64_t length = (position_ - writebackFrom_) / writebackWindow * writebackWindow;
+    ::sync_file_range(part_.get(), static_cast<off_t>(writebackFrom_), static_cast<off_t>(length),
+                      SYNC_FILE_RANGE_WRITE);
+    writebackFrom_ += length;
 }
 
 void IncomingFile::finish(std::string_view expectedDigest) {

@@ -73,6 +73,10 @@ class IncomingFile {
     void discard();
 
   private:
+    /// Dirty data is handed to the disk in windows this large.
+    static constexpr std::uint64_t writebackWindow = 8 << 20;
+    void startWriteback();
+
     std::shared_ptr<ReceiveRoot> root_;
     SafeName name_;
     FileInfo info_;
@@ -81,6 +85,7 @@ class IncomingFile {
     std::string partName_;
     std::uint64_t have_;
     std::uint64_t position_ = 0;
+    std::uint64_t writebackFrom_ = 0;
     Sha256 prefix_;
     Sha256 hash_;
     bool done_ = false;

@@ -10,12 +10,14 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <system_error>
+#include <thread>
 #include <vector>
 
 namespace twine::filetransfer {
 namespace {
 
-// The hash reads a window, then that window is sent from the page cache.
+// The hasher reads the file in windows this large.
 constexpr std::size_t windowSize = 1 << 20;
 // How long a poll for writability waits before looking at cancel() again.
 constexpr int pollMilliseconds = 100;
@@ -56,19 +58,43 @@ void ZeroCopyJob::fail(const std::string& what, int error) {
 
 void ZeroCopyJob::run() {
     blockSigpipe();
+    // Hashing (a read into user space plus SHA-256) costs about as much as
+    // the sendfile itself; done in turn with it, the socket idled while we
+    // hashed and the transfer crawled at half speed. So the hash runs on its
+    // own thread, reading ahead of or behind the sends as it likes: both
+    // read the same page cache, and the receiver checks the result.
+    std::thread hasher;
+    try {
+        hasher = std::thread([this] { hashRange(); });
+    } catch (const std::system_error& error) {
+        return fail("start hashing thread", error.code().value());
+    }
+    bool sent = sendRange(offset_, length_);
+    if (!sent) cancelled_ = true;  // stops the hasher early
+    hasher.join();
+    // A cancel after the last send may have cut the hash short.
+    if (sent && cancelled_) return fail("send", ECANCELED);
+    if (sent && !hashError_.empty()) {
+        errno_ = hashErrno_;
+        error_ = hashError_;
+    }
+}
+
+void ZeroCopyJob::hashRange() {
     std::vector<char> window(windowSize);
     std::uint64_t position = offset_;
     std::uint64_t end = offset_ + length_;
-    while (position < end) {
-        if (cancelled_) return fail("send", ECANCELED);
+    while (position < end && !cancelled_) {
         std::size_t want =
             static_cast<std::size_t>(std::min<std::uint64_t>(windowSize, end - position));
         ssize_t got = ::pread(file_.get(), window.data(), want, static_cast<off_t>(position));
         if (got < 0 && errno == EINTR) continue;
-        if (got < 0) return fail("read", errno);
-        if (got == 0) return fail("read", ENODATA);  // the file shrank
+        if (got <= 0) {
+            hashErrno_ = got < 0 ? errno : ENODATA;  // ENODATA: the file shrank
+            hashError_ = std::string("read: ") + std::strerror(hashErrno_);
+            return;
+        }
         hash_.update(std::string_view(window.data(), static_cast<std::size_t>(got)));
-        if (!sendRange(position, static_cast<std::uint64_t>(got))) return;
         position += static_cast<std::uint64_t>(got);
     }
 }

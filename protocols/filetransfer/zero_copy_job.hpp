@@ -34,6 +34,8 @@ class ZeroCopyJob {
 
   private:
     bool sendRange(std::uint64_t position, std::uint64_t length);
+    /// Runs on its own thread beside sendRange().
+    void hashRange();
     void fail(const std::string& what, int error);
 
     UniqueFd socket_;
@@ -45,6 +47,8 @@ class ZeroCopyJob {
     std::atomic<bool> cancelled_{false};
     std::string error_;
     int errno_ = 0;
+    std::string hashError_;  // the hasher's error, read after join
+    int hashErrno_ = 0;
 };
 
 }  // namespace twine::filetransfer
