@@ -18,7 +18,9 @@ Address Address::ipv6(std::string host, std::uint16_t port) {
     return Address(Family::ipv6, std::move(host), port);
 }
 
-Address Address::unixPath(std::string path) { return Address(Family::unixSocket, std::move(path), 0); }
+Address Address::unixPath(std::string path) {
+    return Address(Family::unixSocket, std::move(path), 0);
+}
 
 Address Address::fromIp(const std::string& host, std::uint16_t port) {
     in_addr v4{};
@@ -54,7 +56,8 @@ Address Address::fromSockaddr(const sockaddr* address, unsigned length) {
             }
             return unixPath(std::string(un->sun_path, strnlen(un->sun_path, size)));
         }
-        default: return Address();
+        default:
+            return Address();
     }
 }
 
@@ -72,7 +75,7 @@ unsigned Address::toSockaddr(sockaddr_storage& out) const {
             in6->sin6_family = AF_INET6;
             in6->sin6_port = htons(port_);
             return inet_pton(AF_INET6, host_.c_str(), &in6->sin6_addr) == 1 ? sizeof(sockaddr_in6)
-                                                                              : 0;
+                                                                            : 0;
         }
         case Family::unixSocket: {
             auto* un = reinterpret_cast<sockaddr_un*>(&out);
@@ -86,17 +89,22 @@ unsigned Address::toSockaddr(sockaddr_storage& out) const {
             }
             return offset + host_.size() + 1;
         }
-        case Family::none: return 0;
+        case Family::none:
+            return 0;
     }
     return 0;
 }
 
 std::string Address::toString() const {
     switch (family_) {
-        case Family::ipv4: return host_ + ":" + std::to_string(port_);
-        case Family::ipv6: return "[" + host_ + "]:" + std::to_string(port_);
-        case Family::unixSocket: return "unix:" + host_;
-        case Family::none: return "(none)";
+        case Family::ipv4:
+            return host_ + ":" + std::to_string(port_);
+        case Family::ipv6:
+            return "[" + host_ + "]:" + std::to_string(port_);
+        case Family::unixSocket:
+            return "unix:" + host_;
+        case Family::none:
+            return "(none)";
     }
     return "(none)";
 }

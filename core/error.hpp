@@ -11,11 +11,10 @@ public:
     using std::runtime_error::runtime_error;
 };
 
-#define TWINE_DEFINE_ERROR(Name, Base, defaultMessage)                  \
-    class Name : public Base {                                          \
-    public:                                                             \
-        explicit Name(const std::string& message = defaultMessage)      \
-            : Base(message) {}                                          \
+#define TWINE_DEFINE_ERROR(Name, Base, defaultMessage)                                \
+    class Name : public Base {                                                        \
+    public:                                                                           \
+        explicit Name(const std::string& message = defaultMessage) : Base(message) {} \
     }
 
 // Connection outcomes, as in twisted.internet.error.

@@ -6,7 +6,8 @@ namespace twine {
 
 std::unique_ptr<Protocol> Factory::buildProtocol(const Address& address) {
     (void)address;
-    if (!builder_) throw std::logic_error("Factory has no protocol builder; override buildProtocol");
+    if (!builder_)
+        throw std::logic_error("Factory has no protocol builder; override buildProtocol");
     auto protocol = builder_();
     if (protocol) protocol->setFactory(this);
     return protocol;

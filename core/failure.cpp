@@ -36,8 +36,12 @@ Failure::Failure(std::exception_ptr exception) : exception_(std::move(exception)
     }
 }
 
-void Failure::rethrow() const { std::rethrow_exception(exception_); }
+void Failure::rethrow() const {
+    std::rethrow_exception(exception_);
+}
 
-std::string Failure::describe() const { return typeName_ + ": " + what_; }
+std::string Failure::describe() const {
+    return typeName_ + ": " + what_;
+}
 
 }  // namespace twine

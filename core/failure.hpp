@@ -16,8 +16,8 @@ public:
     explicit Failure(std::exception_ptr exception);
 
     template <class E>
-        requires std::is_base_of_v<std::exception, std::decay_t<E>>
-    Failure(E&& error)  // NOLINT: implicit, so errback(ConnectionDone()) reads naturally
+    requires std::is_base_of_v<std::exception, std::decay_t<E>> Failure(
+        E&& error)  // NOLINT: implicit, so errback(ConnectionDone()) reads naturally
         : Failure(std::make_exception_ptr(std::forward<E>(error))) {}
 
     /// True if the exception is an E (or derives from it).

@@ -30,9 +30,13 @@ void setObserver(Observer observer) {
     currentObserver = std::move(observer);
 }
 
-void setLevel(Level minimum) { minimumLevel = minimum; }
+void setLevel(Level minimum) {
+    minimumLevel = minimum;
+}
 
-bool enabled(Level level) { return level >= minimumLevel.load(std::memory_order_relaxed); }
+bool enabled(Level level) {
+    return level >= minimumLevel.load(std::memory_order_relaxed);
+}
 
 void emit(Level level, std::string_view message) {
     if (!enabled(level)) return;
@@ -59,10 +63,14 @@ void failure(const Failure& failure, std::string_view context) {
 
 std::string_view levelName(Level level) {
     switch (level) {
-        case Level::debug: return "debug";
-        case Level::info: return "info";
-        case Level::warn: return "warn";
-        case Level::error: return "error";
+        case Level::debug:
+            return "debug";
+        case Level::info:
+            return "info";
+        case Level::warn:
+            return "warn";
+        case Level::error:
+            return "error";
     }
     return "?";
 }

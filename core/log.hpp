@@ -27,10 +27,18 @@ void setLevel(Level minimum);
 bool enabled(Level level);
 
 void emit(Level level, std::string_view message);
-inline void debug(std::string_view message) { emit(Level::debug, message); }
-inline void info(std::string_view message) { emit(Level::info, message); }
-inline void warn(std::string_view message) { emit(Level::warn, message); }
-inline void error(std::string_view message) { emit(Level::error, message); }
+inline void debug(std::string_view message) {
+    emit(Level::debug, message);
+}
+inline void info(std::string_view message) {
+    emit(Level::info, message);
+}
+inline void warn(std::string_view message) {
+    emit(Level::warn, message);
+}
+inline void error(std::string_view message) {
+    emit(Level::error, message);
+}
 
 /// Logs a failure at error level as "context: TypeName: message".
 void failure(const Failure& failure, std::string_view context);

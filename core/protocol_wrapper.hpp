@@ -13,7 +13,7 @@ namespace twine {
 /// limits) subclass it to observe a connection without the wrapped protocol
 /// knowing: the wrapped protocol sees the real transport.
 class ProtocolWrapper : public Protocol {
-  public:
+public:
     explicit ProtocolWrapper(std::unique_ptr<Protocol> wrapped) : wrapped_(std::move(wrapped)) {}
 
     Protocol& wrapped() const { return *wrapped_; }
@@ -37,7 +37,7 @@ class ProtocolWrapper : public Protocol {
         wrapped_->writeConnectionLost();
     }
 
-  private:
+private:
     // startTLS rebinds only the protocol the transport holds (this one): pass
     // the new transport on before each event.
     void rebind() {

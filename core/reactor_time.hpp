@@ -15,7 +15,7 @@ using Duration = std::chrono::duration<double>;
 /// implement it, so every timed feature (timeouts, LoopingCall, deferLater,
 /// reconnect backoff) runs on a Clock in tests with no sleeping.
 class ReactorTime {
-  public:
+public:
     virtual ~ReactorTime() = default;
 
     /// The current time in seconds (monotonic for the Reactor).

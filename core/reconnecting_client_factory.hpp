@@ -38,7 +38,7 @@ struct ReconnectPolicy {
 /// reactor.connectTCP, keep the returned connector while retries may run
 /// (endpoints' connect() keeps it for you).
 class ReconnectingClientFactory : public ClientFactory {
-  public:
+public:
     explicit ReconnectingClientFactory(ReactorTime& time, Builder builder = {},
                                        ReconnectPolicy policy = {});
     ~ReconnectingClientFactory() override;
@@ -76,7 +76,7 @@ class ReconnectingClientFactory : public ClientFactory {
     /// True while a retry is scheduled.
     bool retryPending() const { return pending_ && pending_->active(); }
 
-  private:
+private:
     void nextDelay();
     void cancelPending();
 

@@ -22,7 +22,7 @@
 namespace {
 
 class EchoClient : public twine::Protocol {
-  public:
+public:
     explicit EchoClient(std::string message) : message_(std::move(message)) {}
 
     void connectionMade() override { transport().write(message_); }
@@ -35,12 +35,12 @@ class EchoClient : public twine::Protocol {
         std::cout << "connection lost" << std::endl;
     }
 
-  private:
+private:
     std::string message_;
 };
 
 class EchoClientFactory : public twine::ClientFactory {
-  public:
+public:
     EchoClientFactory(twine::Reactor& reactor, std::string message)
         : ClientFactory(builderFor<EchoClient>(std::move(message))), reactor_(reactor) {}
 
@@ -61,7 +61,7 @@ class EchoClientFactory : public twine::ClientFactory {
 
     bool failed() const { return failed_; }
 
-  private:
+private:
     // The attempt may fail before the reactor runs: stop once it does.
     void stopSoon() {
         reactor_.callLater(std::chrono::seconds(0), [this] {
@@ -76,7 +76,7 @@ class EchoClientFactory : public twine::ClientFactory {
 /// UDP mode: a connected UDP port sends the message as one datagram (again,
 /// up to three times, should it be lost) and prints the first answer.
 class UDPEchoClient : public twine::DatagramProtocol {
-  public:
+public:
     UDPEchoClient(twine::Reactor& reactor, std::string host, std::uint16_t port,
                   std::string message)
         : reactor_(reactor), host_(std::move(host)), port_(port), message_(std::move(message)) {}
@@ -96,7 +96,7 @@ class UDPEchoClient : public twine::DatagramProtocol {
     }
     bool failed() const { return failed_; }
 
-  private:
+private:
     void send() {
         if (done_) return;
         if (attempts_++ == 3) {

@@ -17,7 +17,7 @@ class Chat;
 
 /// The people connected to one chat server, by nickname.
 class ChatRoom {
-  public:
+public:
     /// Adds `member` as `nickname`; false if the nickname is taken.
     bool join(const std::string& nickname, Chat& member);
     /// Removes `member` if it joined; false if it had not.
@@ -28,7 +28,7 @@ class ChatRoom {
     std::vector<std::string> nicknames() const;
     std::size_t size() const { return members_.size(); }
 
-  private:
+private:
     std::map<std::string, Chat*, std::less<>> members_;
 };
 
@@ -40,7 +40,7 @@ class ChatRoom {
 /// Lines end with "\n" (a trailing "\r" is dropped), so nc, telnet and
 /// scripts all work.
 class Chat : public LineReceiver {
-  public:
+public:
     static constexpr std::size_t maxNicknameLength = 32;
     /// Chat lines are short: a longer one closes the connection.
     static constexpr std::size_t maxLineLength = 4096;
@@ -57,7 +57,7 @@ class Chat : public LineReceiver {
     /// Empty until the room accepted a nickname.
     const std::string& nickname() const { return nickname_; }
 
-  private:
+private:
     void chooseNickname(std::string_view nickname);
 
     ChatRoom& room_;
@@ -66,11 +66,11 @@ class Chat : public LineReceiver {
 
 /// The server factory: one room, shared by every connection it builds.
 class ChatFactory : public ServerFactory {
-  public:
+public:
     std::unique_ptr<Protocol> buildProtocol(const Address& address) override;
     ChatRoom& room() { return room_; }
 
-  private:
+private:
     ChatRoom room_;
 };
 

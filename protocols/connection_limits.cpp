@@ -29,7 +29,7 @@ namespace {
 // Counts its connection down once: when it is lost, or when the protocol is
 // destroyed without ever having been connected.
 class CountedProtocol final : public ProtocolWrapper {
-  public:
+public:
     CountedProtocol(std::unique_ptr<Protocol> wrapped, std::shared_ptr<ConnectionCounts> counts,
                     std::string host)
         : ProtocolWrapper(std::move(wrapped)), counts_(std::move(counts)), host_(std::move(host)) {
@@ -42,7 +42,7 @@ class CountedProtocol final : public ProtocolWrapper {
         ProtocolWrapper::connectionLost(reason);
     }
 
-  private:
+private:
     void release() {
         if (counted_) counts_->remove(host_);
         counted_ = false;

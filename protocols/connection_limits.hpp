@@ -28,7 +28,7 @@ struct ConnectionCounts;
 /// in one. Each accepted protocol is wrapped to count it down when its
 /// connection is lost.
 class ConnectionLimitingFactory : public ServerFactory {
-  public:
+public:
     ConnectionLimitingFactory(std::shared_ptr<Factory> wrapped, ConnectionLimits limits);
     ~ConnectionLimitingFactory() override;
 
@@ -41,7 +41,7 @@ class ConnectionLimitingFactory : public ServerFactory {
     std::size_t connectionCount() const;
     std::size_t connectionCount(const std::string& host) const;
 
-  private:
+private:
     std::shared_ptr<Factory> wrapped_;
     ConnectionLimits limits_;
     // Shared with the protocols, which may outlive the factory.

@@ -8,7 +8,7 @@ namespace twine {
 
 /// Writes back everything it receives, as twisted.protocols.wire.Echo.
 class Echo : public Protocol {
-  public:
+public:
     void dataReceived(std::string_view data) override { transport().write(data); }
 };
 

@@ -21,7 +21,7 @@ namespace twine::detail {
 /// Re-entrant feeds (a hook calling dataReceived) are queued and parsed after
 /// the current data, so views handed to a hook stay valid while it runs.
 class FrameBuffer {
-  public:
+public:
     /// Parses `data` after what is already buffered. `parse(unparsed)` is
     /// called while bytes remain and it returns true; exceptions propagate and
     /// leave the buffer consistent.
@@ -70,10 +70,10 @@ class FrameBuffer {
         return dropped;
     }
 
-  private:
+private:
     // Marks the buffer busy for the length of one feed, even if a hook throws.
     class Session {
-      public:
+    public:
         explicit Session(FrameBuffer& buffer) : buffer_(buffer) { buffer_.busy_ = true; }
         ~Session() {
             if (!buffer_.current_.empty() || !buffer_.pending_.empty()) buffer_.keepRest();
@@ -85,7 +85,7 @@ class FrameBuffer {
         Session(const Session&) = delete;
         Session& operator=(const Session&) = delete;
 
-      private:
+    private:
         FrameBuffer& buffer_;
     };
 

@@ -26,7 +26,7 @@ namespace twine {
 /// protocol has been unbound from its transport, and the destructor cancels
 /// both timers; the time source must outlive this object.
 class IdleTimeout {
-  public:
+public:
     explicit IdleTimeout(ReactorTime& time) : time_(time) {}
     virtual ~IdleTimeout();
     IdleTimeout(const IdleTimeout&) = delete;
@@ -53,7 +53,7 @@ class IdleTimeout {
     /// Protocol this is mixed into (flushing what is queued).
     virtual void timeoutConnection();
 
-  private:
+private:
     void timedOut();
 
     ReactorTime& time_;

@@ -16,7 +16,7 @@ namespace twine {
 /// body is buffered: lengthLimitExceeded is called, the buffer is dropped and
 /// the rest of the stream is ignored (it cannot be framed any more).
 class Int32StringReceiver : public Protocol {
-  public:
+public:
     static constexpr std::size_t defaultMaxLength = 99999;
     static constexpr std::size_t prefixLength = 4;
 
@@ -40,7 +40,7 @@ class Int32StringReceiver : public Protocol {
     void pauseProducing();
     void resumeProducing();
 
-  private:
+private:
     bool parse(std::string_view unparsed);
 
     detail::FrameBuffer buffer_;

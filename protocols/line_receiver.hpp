@@ -17,7 +17,7 @@ namespace twine {
 /// once the transport is disconnecting or the protocol is paused; what is
 /// left stays buffered.
 class LineReceiver : public Protocol {
-  public:
+public:
     static constexpr std::size_t defaultMaxLength = 16384;
 
     void dataReceived(std::string_view data) override;
@@ -55,7 +55,7 @@ class LineReceiver : public Protocol {
     void pauseProducing();
     void resumeProducing();
 
-  private:
+private:
     bool parse(std::string_view unparsed);
     bool parseLine(std::string_view unparsed);
     bool delivering() const;

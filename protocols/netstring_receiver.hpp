@@ -17,7 +17,7 @@ namespace twine {
 /// digits, a leading zero, a missing ':' or ',') is logged and closes the
 /// connection. Either way the rest of the stream is ignored.
 class NetstringReceiver : public Protocol {
-  public:
+public:
     static constexpr std::size_t defaultMaxLength = 99999;
 
     void dataReceived(std::string_view data) override;
@@ -37,7 +37,7 @@ class NetstringReceiver : public Protocol {
     /// True once malformed or oversized input stopped the parsing.
     bool brokenPeer() const { return broken_; }
 
-  private:
+private:
     bool parse(std::string_view unparsed);
     void refuseMalformed(std::string_view why);
     void refuseLength(std::size_t length);

@@ -20,7 +20,7 @@ namespace twine {
 /// ssl, tls) is one small function. Every problem throws std::invalid_argument
 /// with a message that quotes the description and names the problem.
 class EndpointParameters {
-  public:
+public:
     /// Splits a description; throws on an empty description or type, a
     /// trailing lone backslash, or a keyword given twice.
     static EndpointParameters parse(std::string_view description);
@@ -55,7 +55,7 @@ class EndpointParameters {
     /// Throws std::invalid_argument("invalid endpoint '<text>': <problem>").
     [[noreturn]] void fail(const std::string& problem) const;
 
-  private:
+private:
     std::string type_;
     std::string text_;
     std::vector<std::string> positional_;

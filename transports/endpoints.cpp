@@ -43,7 +43,7 @@ void cancelAttempt(AttemptState& state, Deferred<Protocol*>& result) {
 // One connect() call's outcome: fires its Deferred once, with the protocol
 // or with the reason it failed.
 class ConnectAttempt {
-  public:
+public:
     ConnectAttempt()
         : state_(std::make_shared<AttemptState>()),
           result_(
@@ -64,14 +64,14 @@ class ConnectAttempt {
     void setConnector(Connector& connector) { state_->connector = &connector; }
     void connectionEnded() { state_->connector = nullptr; }
 
-  private:
+private:
     std::shared_ptr<AttemptState> state_;
     Deferred<Protocol*> result_;
 };
 
 // Fires the attempt once the wrapped protocol has seen connectionMade.
 class ConnectedProtocol final : public ProtocolWrapper {
-  public:
+public:
     ConnectedProtocol(std::unique_ptr<Protocol> wrapped, std::shared_ptr<ConnectAttempt> attempt)
         : ProtocolWrapper(std::move(wrapped)), attempt_(std::move(attempt)) {}
 
@@ -80,12 +80,12 @@ class ConnectedProtocol final : public ProtocolWrapper {
         attempt_->succeed(&wrapped());
     }
 
-  private:
+private:
     std::shared_ptr<ConnectAttempt> attempt_;
 };
 
 class WrappingClientFactory final : public ClientFactory {
-  public:
+public:
     explicit WrappingClientFactory(std::shared_ptr<Factory> wrapped)
         : wrapped_(std::move(wrapped)),
           client_(dynamic_cast<ClientFactory*>(wrapped_.get())),
@@ -139,7 +139,7 @@ class WrappingClientFactory final : public ClientFactory {
         releaseUnlessRetrying();
     }
 
-  private:
+private:
     void releaseUnlessRetrying() {
         ended_ = true;
         if (reconnecting_ != nullptr && !reconnecting_->retryPending()) held_.reset();

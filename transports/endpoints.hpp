@@ -19,7 +19,7 @@ class Protocol;
 
 /// Somewhere to listen, as Twisted's IStreamServerEndpoint.
 class ServerEndpoint {
-  public:
+public:
     virtual ~ServerEndpoint() = default;
     /// Starts listening; fails with CannotListenError.
     virtual Deferred<std::shared_ptr<Port>> listen(std::shared_ptr<Factory> factory) = 0;
@@ -32,7 +32,7 @@ class ServerEndpoint {
 
 /// Somewhere to connect to, as Twisted's IStreamClientEndpoint.
 class ClientEndpoint {
-  public:
+public:
     virtual ~ClientEndpoint() = default;
     /// Connects and fires with the protocol `factory` built for the
     /// connection, once connected (valid until its connectionLost returns);
@@ -46,12 +46,12 @@ class ClientEndpoint {
 
 /// "tcp:PORT:interface=ADDR:backlog=N", and "tcp6:..." (interface "::").
 class TCPServerEndpoint final : public ServerEndpoint {
-  public:
+public:
     TCPServerEndpoint(Reactor& reactor, std::uint16_t port, TCPListenOptions options = {});
     Deferred<std::shared_ptr<Port>> listen(std::shared_ptr<Factory> factory) override;
     std::string describe() const override;
 
-  private:
+private:
     Reactor& reactor_;
     std::uint16_t port_;
     TCPListenOptions options_;
@@ -59,12 +59,12 @@ class TCPServerEndpoint final : public ServerEndpoint {
 
 /// "unix:PATH:mode=660:backlog=N".
 class UNIXServerEndpoint final : public ServerEndpoint {
-  public:
+public:
     UNIXServerEndpoint(Reactor& reactor, std::string path, UNIXListenOptions options = {});
     Deferred<std::shared_ptr<Port>> listen(std::shared_ptr<Factory> factory) override;
     std::string describe() const override;
 
-  private:
+private:
     Reactor& reactor_;
     std::string path_;
     UNIXListenOptions options_;
@@ -73,13 +73,13 @@ class UNIXServerEndpoint final : public ServerEndpoint {
 /// "tcp:host=HOST:port=PORT:timeout=S:bindAddress=ADDR"; HOST may be a name,
 /// an IPv4 or an IPv6 address.
 class TCPClientEndpoint final : public ClientEndpoint {
-  public:
+public:
     TCPClientEndpoint(Reactor& reactor, std::string host, std::uint16_t port,
                       ConnectOptions options = {});
     Deferred<Protocol*> connect(std::shared_ptr<Factory> factory) override;
     std::string describe() const override;
 
-  private:
+private:
     Reactor& reactor_;
     std::string host_;
     std::uint16_t port_;
@@ -88,12 +88,12 @@ class TCPClientEndpoint final : public ClientEndpoint {
 
 /// "unix:path=PATH:timeout=S".
 class UNIXClientEndpoint final : public ClientEndpoint {
-  public:
+public:
     UNIXClientEndpoint(Reactor& reactor, std::string path, ConnectOptions options = {});
     Deferred<Protocol*> connect(std::shared_ptr<Factory> factory) override;
     std::string describe() const override;
 
-  private:
+private:
     Reactor& reactor_;
     std::string path_;
     ConnectOptions options_;
@@ -102,14 +102,14 @@ class UNIXClientEndpoint final : public ClientEndpoint {
 /// "ssl:PORT:certKey=CHAIN.pem:privateKey=KEY.pem[:caCerts=CA.pem]:interface=ADDR:backlog=N":
 /// TLS over TCP; caCerts requires client certificates signed by those CAs.
 class SSLServerEndpoint final : public ServerEndpoint {
-  public:
+public:
     SSLServerEndpoint(Reactor& reactor, std::uint16_t port, TLSOptions tls,
                       TCPListenOptions options = {});
     Deferred<std::shared_ptr<Port>> listen(std::shared_ptr<Factory> factory) override;
     std::string describe() const override;
     std::string describeListening(const Address& bound) const override;
 
-  private:
+private:
     Reactor& reactor_;
     std::uint16_t port_;
     TLSOptions tls_;
@@ -119,13 +119,13 @@ class SSLServerEndpoint final : public ServerEndpoint {
 /// "tls:host=H:port=P[:trustRoots=CA.pem][:certificate=C.pem:privateKey=K.pem]:timeout=S":
 /// TLS over TCP, verifying H (system trust store unless trustRoots is given).
 class TLSClientEndpoint final : public ClientEndpoint {
-  public:
+public:
     TLSClientEndpoint(Reactor& reactor, std::string host, std::uint16_t port, TLSOptions tls,
                       ConnectOptions options = {});
     Deferred<Protocol*> connect(std::shared_ptr<Factory> factory) override;
     std::string describe() const override;
 
-  private:
+private:
     Reactor& reactor_;
     std::string host_;
     std::uint16_t port_;

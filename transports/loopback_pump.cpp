@@ -14,7 +14,7 @@ namespace twine::detail {
 /// One side of a loopback connection: the transport its protocol writes to.
 /// Writes queue here until the pump delivers them to the other side.
 class LoopbackEnd final : public Transport {
-  public:
+public:
     LoopbackEnd(Protocol* protocol, Address host, Address peer)
         : protocol_(protocol), host_(std::move(host)), peer_(std::move(peer)) {}
 
@@ -52,7 +52,7 @@ class LoopbackEnd final : public Transport {
     /// loseConnection was called and everything written has been delivered.
     bool doneWriting() const { return disconnecting_ && bufferSize() == 0; }
 
-  private:
+private:
     void receive(std::string_view data);
     // An exception from the protocol: logged by guarded; the connection is
     // dropped, as a real transport does.

@@ -29,7 +29,7 @@ class LoopbackEnd;
 /// passed by reference; they must outlive it (its destructor delivers
 /// connectionLost(ConnectionLost) to any side still connected).
 class LoopbackPump {
-  public:
+public:
     LoopbackPump(Protocol& client, Protocol& server);
     /// The server side is built by `serverFactory` (and owned by the pump);
     /// if it refuses (nullptr), the client sees the connection closed.
@@ -61,7 +61,7 @@ class LoopbackPump {
     static Address defaultClientAddress() { return Address::ipv4("127.0.0.1", 54321); }
     static Address defaultServerAddress() { return Address::ipv4("127.0.0.1", 12345); }
 
-  private:
+private:
     void connect();
 
     std::unique_ptr<Protocol> ownedServer_;

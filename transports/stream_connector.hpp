@@ -24,7 +24,7 @@ namespace twine::detail {
 class StreamConnector final : public Connector,
                               public Resource,
                               public std::enable_shared_from_this<StreamConnector> {
-  public:
+public:
     /// For TCP, `destination` is a host name or an IP literal and `port` the
     /// port; for Unix sockets, `destination` is the socket path.
     StreamConnector(Reactor& reactor, StreamKind kind, std::string destination, std::uint16_t port,
@@ -41,7 +41,7 @@ class StreamConnector final : public Connector,
     void shutdown() override;
     void abort() override { shutdown(); }
 
-  private:
+private:
     struct Resolution;
     struct Attempt;
 

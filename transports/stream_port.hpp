@@ -24,7 +24,7 @@ namespace twine::detail {
 class StreamPort final : public Port,
                          public Resource,
                          public std::enable_shared_from_this<StreamPort> {
-  public:
+public:
     /// Throw CannotListenError with the reason when the socket cannot be
     /// bound or listened on.
     static std::shared_ptr<StreamPort> listenTCP(Reactor& reactor, std::uint16_t port,
@@ -41,7 +41,7 @@ class StreamPort final : public Port,
     Address getHost() const override { return host_; }
     void shutdown() override { stopListening(); }
 
-  private:
+private:
     uv_stream_t* stream() { return reinterpret_cast<uv_stream_t*>(&handle_); }
     uv_handle_t* handle() { return reinterpret_cast<uv_handle_t*>(&handle_); }
 

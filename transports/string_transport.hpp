@@ -17,7 +17,7 @@ namespace twine {
 ///     Echo p; StringTransport t; p.makeConnection(t);
 ///     p.dataReceived("hi");  // t.value() == "hi"
 class StringTransport : public Transport {
-  public:
+public:
     enum class ProducerState { producing, paused, stopped };
 
     explicit StringTransport(Address host = defaultHost(), Address peer = defaultPeer());
@@ -63,7 +63,7 @@ class StringTransport : public Transport {
     static Address defaultHost() { return Address::ipv4("127.0.0.1", 12345); }
     static Address defaultPeer() { return Address::ipv4("127.0.0.1", 54321); }
 
-  private:
+private:
     std::string written_;
     Address host_;
     Address peer_;

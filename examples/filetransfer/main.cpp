@@ -90,9 +90,11 @@ int serve(const Options& options) {
     int status = 0;
     for (const std::string& description : options.listen) {
         endpoints.push_back(twine::serverFromString(reactor, description));
+        const twine::ServerEndpoint& endpoint = *endpoints.back();
         endpoints.back()->listen(factory).addCallbacks(
-            [](std::shared_ptr<twine::Port> port) {
-                std::printf("listening on %s\n", twine::describeAddress(port->getHost()).c_str());
+            [&endpoint](std::shared_ptr<twine::Port> port) {
+                std::printf("listening on %s\n",
+                            endpoint.describeListening(port->getHost()).c_str());
                 std::fflush(stdout);
             },
             [&](const twine::Failure& failure) {

@@ -13,7 +13,7 @@ namespace twine_ft {
 /// percent, rate, ETA), otherwise one plain line per file; one error line
 /// per failure naming the file and the cause; a summary at the end.
 class ProgressDisplay final : public twine::filetransfer::TransferObserver {
-  public:
+public:
     using FileInfo = twine::filetransfer::FileInfo;
 
     ProgressDisplay(bool quiet, std::function<void()> onEnd);
@@ -32,7 +32,7 @@ class ProgressDisplay final : public twine::filetransfer::TransferObserver {
     /// Prints the summary line; returns the exit status (0: all verified).
     int summarise();
 
-  private:
+private:
     using Clock = std::chrono::steady_clock;
     void drawBar(const FileInfo& info, std::uint64_t done, bool final);
     void clearBar();

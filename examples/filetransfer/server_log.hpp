@@ -7,7 +7,7 @@ namespace twine_ft {
 /// The server's account of what its clients did: one line per file
 /// received or sent, per failure and per note, on stderr.
 class ServerLog final : public twine::filetransfer::TransferObserver {
-  public:
+public:
     using FileInfo = twine::filetransfer::FileInfo;
 
     explicit ServerLog(bool quiet) : quiet_(quiet) {}
@@ -19,7 +19,7 @@ class ServerLog final : public twine::filetransfer::TransferObserver {
     void note(const std::string& message) override;
     void sessionEnded(const std::string& error) override;
 
-  private:
+private:
     bool quiet_;
 };
 

@@ -25,7 +25,7 @@ class ZeroCopyJob;
 /// producer: the transport pauses it above its high water mark and resumes
 /// it below the low one, so memory stays at a few chunks whatever the size.
 class FileSender final : public Producer {
-  public:
+public:
     static constexpr std::size_t chunkSize = 256 * 1024;
     /// Chunks written per turn of the loop before yielding, so a peer's
     /// message (an ERROR) is read even when the socket never fills.
@@ -58,7 +58,7 @@ class FileSender final : public Producer {
 
     std::uint64_t sent() const { return sent_; }
 
-  private:
+private:
     bool startZeroCopy();
     void zeroCopyDone();
     void reportZeroCopyProgress();

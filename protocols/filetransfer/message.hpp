@@ -14,7 +14,7 @@ namespace twine::filetransfer {
 /// (PROTOCOL.md). Parsing enforces every limit, so hostile input gives a
 /// TransferError("bad-message"), never unbounded memory.
 class Message {
-  public:
+public:
     /// The longest line (without its delimiter) either side accepts.
     static constexpr std::size_t maxLineLength = 8192;
     static constexpr std::size_t maxFields = 16;
@@ -43,7 +43,7 @@ class Message {
     /// Parses one line (without delimiter); throws TransferError("bad-message").
     static Message decode(std::string_view line);
 
-  private:
+private:
     std::string verb_;
     std::vector<std::pair<std::string, std::string>> fields_;
 };

@@ -18,7 +18,7 @@ class IncomingFile;
 /// connections: it enforces the policy (overwrite, maximum size) and knows
 /// which names are being written, so a second upload to one name is "busy".
 class ReceiveRoot : public std::enable_shared_from_this<ReceiveRoot> {
-  public:
+public:
     struct Options {
         bool allowOverwrite = false;
         std::uint64_t maxSize = std::numeric_limits<std::int64_t>::max();
@@ -36,7 +36,7 @@ class ReceiveRoot : public std::enable_shared_from_this<ReceiveRoot> {
     const RootDir& dir() const { return dir_; }
     const Options& options() const { return options_; }
 
-  private:
+private:
     friend class IncomingFile;
     void release(const std::string& name) { busy_.erase(name); }
 
@@ -49,7 +49,7 @@ class ReceiveRoot : public std::enable_shared_from_this<ReceiveRoot> {
 /// name, hashed on the way; finish() renames it only once the SHA-256
 /// matches. Destroying it unfinished keeps the partial for a resume.
 class IncomingFile {
-  public:
+public:
     IncomingFile(std::shared_ptr<ReceiveRoot> root, SafeName name, FileInfo info,
                  UniqueFd directory, UniqueFd part, std::uint64_t have);
     ~IncomingFile();
@@ -72,7 +72,7 @@ class IncomingFile {
     /// Gives up and deletes the partial (after a full disk, say).
     void discard();
 
-  private:
+private:
     /// Dirty data is handed to the disk in windows this large.
     static constexpr std::uint64_t writebackWindow = 8 << 20;
     void startWriteback();

@@ -8,7 +8,7 @@ namespace twine::filetransfer {
 
 /// An open file descriptor, closed on destruction.
 class UniqueFd {
-  public:
+public:
     UniqueFd() = default;
     explicit UniqueFd(int fd) : fd_(fd) {}
     ~UniqueFd() { reset(); }
@@ -29,7 +29,7 @@ class UniqueFd {
     }
     void reset();
 
-  private:
+private:
     int fd_ = -1;
 };
 
@@ -37,7 +37,7 @@ class UniqueFd {
 /// relative to the previous one with O_NOFOLLOW, so a symlink planted inside
 /// the tree cannot lead a read or a write outside it.
 class RootDir {
-  public:
+public:
     /// Opens `path` as the root; throws std::runtime_error if it is not a
     /// readable directory.
     explicit RootDir(const std::string& path);
@@ -52,7 +52,7 @@ class RootDir {
     /// a symlink anywhere on the way. Throws TransferError("not-found"/"io").
     UniqueFd openExisting(const SafeName& name) const;
 
-  private:
+private:
     std::string path_;
     UniqueFd fd_;
 };

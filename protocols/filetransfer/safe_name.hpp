@@ -13,7 +13,7 @@ namespace twine::filetransfer {
 /// "." and ".." components, NUL and other control characters, backslashes,
 /// names of our own temporaries (".x.part"), and anything too long or deep.
 class SafeName {
-  public:
+public:
     static constexpr std::size_t maxLength = 4096;
     static constexpr std::size_t maxComponentLength = 255;
     static constexpr std::size_t maxDepth = 64;
@@ -32,7 +32,7 @@ class SafeName {
     /// The temporary a receiver writes before the final rename: ".c.txt.part".
     static std::string partName(std::string_view leaf);
 
-  private:
+private:
     std::string name_;
     std::vector<std::string> components_;
 };

@@ -10,7 +10,7 @@ namespace twine::filetransfer {
 /// Streaming SHA-256 (OpenSSL EVP): fed while a file is sent or received, so
 /// verifying costs no second pass. Copyable, so a prefix's state can be kept.
 class Sha256 {
-  public:
+public:
     static constexpr std::size_t size = 32;
 
     Sha256();
@@ -28,7 +28,7 @@ class Sha256 {
     /// file offset is untouched); throws TransferError("io") on a short file.
     void updateFromFile(int fd, std::uint64_t length);
 
-  private:
+private:
     struct Context;
     std::unique_ptr<Context> context_;
 };

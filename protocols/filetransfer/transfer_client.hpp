@@ -14,7 +14,7 @@ namespace twine::filetransfer {
 /// The connecting side: once authenticated it pushes local paths (send) or
 /// fetches names into a local directory (fetch), then says BYE and closes.
 class TransferClient final : public TransferProtocol {
-  public:
+public:
     struct Push {
         std::vector<std::string> paths;
     };
@@ -30,14 +30,14 @@ class TransferClient final : public TransferProtocol {
     /// and the session ended cleanly.
     bool completed() const { return completed_; }
 
-  protected:
+protected:
     void authenticated() override;
     void handleMessage(const Message& message) override;
     void outgoingDrained() override;
     void checkOffer(const FileInfo& info) override;
     void finished(const std::string& error) override;
 
-  private:
+private:
     void fetchNext();
     void bye();
 

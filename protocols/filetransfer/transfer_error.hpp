@@ -9,14 +9,14 @@ namespace twine::filetransfer {
 /// A file-transfer failure with the protocol's error code (PROTOCOL.md,
 /// "Error codes"): what one side reports to the other in an ERROR message.
 class TransferError : public Error {
-  public:
+public:
     TransferError(std::string code, const std::string& message)
         : Error(message), code_(std::move(code)) {}
 
     /// "bad-message", "bad-name", "auth", "busy", "no-space", ...
     const std::string& code() const { return code_; }
 
-  private:
+private:
     std::string code_;
 };
 

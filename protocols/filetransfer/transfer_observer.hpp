@@ -10,7 +10,7 @@ namespace twine::filetransfer {
 /// What a transfer session tells the program driving it (progress bars,
 /// logs, the exit status). Every hook has a do-nothing default.
 class TransferObserver {
-  public:
+public:
     virtual ~TransferObserver() = default;
 
     /// A file starts moving: `offset` bytes were kept from a partial.

@@ -29,7 +29,7 @@ namespace twine::filetransfer {
 /// and the receiving side (RESUME, OK / ERROR). Which side sends depends on
 /// the command (push or fetch), not on who connected.
 class TransferProtocol : public LineReceiver {
-  public:
+public:
     static constexpr int version = 1;
     /// A peer must complete the handshake within this time, so a silent
     /// connection cannot hold a server slot forever.
@@ -47,7 +47,7 @@ class TransferProtocol : public LineReceiver {
 
     bool isAuthenticated() const { return state_ == State::ready; }
 
-  protected:
+protected:
     void send(const Message& message);
     /// Reports a session-level error to the peer and closes.
     void abortSession(const std::string& code, const std::string& message);
@@ -75,7 +75,7 @@ class TransferProtocol : public LineReceiver {
     virtual void checkOffer(const FileInfo& info) { (void)info; }
     bool receiving() const { return incoming_ != nullptr; }
 
-  private:
+private:
     enum class State { hello, auth, welcome, ready };
     struct Sending;
 

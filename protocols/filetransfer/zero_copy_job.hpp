@@ -15,7 +15,7 @@ namespace twine::filetransfer {
 /// by the job, so closing the connection meanwhile cannot redirect a write
 /// to a reused descriptor; cancel() stops it within one chunk or poll.
 class ZeroCopyJob {
-  public:
+public:
     ZeroCopyJob(int socket, int file, std::uint64_t offset, std::uint64_t length, Sha256 hash);
 
     /// True if both descriptors could be duplicated.
@@ -32,7 +32,7 @@ class ZeroCopyJob {
     /// After a successful run(): the hash of the whole file.
     const Sha256& hash() const { return hash_; }
 
-  private:
+private:
     bool sendRange(std::uint64_t position, std::uint64_t length);
     /// Runs on its own thread beside sendRange().
     void hashRange();

@@ -45,7 +45,7 @@ struct BoundedReactor {
 
 // Sends a greeting, collects the echo, hangs up, and stops the reactor.
 class Greeter : public Protocol {
-  public:
+public:
     Greeter(BoundedReactor& loop, std::string& received) : loop_(loop), received_(received) {}
 
     void connectionMade() override { transport().write("hello"); }
@@ -58,14 +58,14 @@ class Greeter : public Protocol {
         loop_.stop();
     }
 
-  private:
+private:
     BoundedReactor& loop_;
     std::string& received_;
 };
 
 // A ClientFactory that records how connecting went.
 class RecordingClientFactory : public twine::ClientFactory {
-  public:
+public:
     using ClientFactory::ClientFactory;
     void startedConnecting(twine::Connector&) override { ++started; }
     void clientConnectionFailed(twine::Connector&, const Failure& reason) override {
@@ -244,7 +244,7 @@ namespace {
 
 // Counts failed attempts and stops the reactor once the factory gives up.
 class CountingReconnectingFactory : public twine::ReconnectingClientFactory {
-  public:
+public:
     CountingReconnectingFactory(BoundedReactor& loop, twine::ReconnectPolicy policy)
         : ReconnectingClientFactory(loop.reactor, {}, policy), loop_(loop) {}
 
@@ -256,7 +256,7 @@ class CountingReconnectingFactory : public twine::ReconnectingClientFactory {
 
     int failures = 0;
 
-  private:
+private:
     BoundedReactor& loop_;
 };
 
@@ -308,7 +308,7 @@ namespace {
 // Calls `then` with what it received whenever data arrives or the
 // connection ends; `lost` is set once it has ended.
 class Watcher : public Protocol {
-  public:
+public:
     Watcher(std::string greeting, std::function<void(Watcher&)> then)
         : greeting_(std::move(greeting)), then_(std::move(then)) {}
 
@@ -325,7 +325,7 @@ class Watcher : public Protocol {
     std::string received;
     bool lost = false;
 
-  private:
+private:
     std::string greeting_;
     std::function<void(Watcher&)> then_;
 };

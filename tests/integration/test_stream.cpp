@@ -33,7 +33,7 @@ std::shared_ptr<twine::Port> listen(Reactor& reactor, std::shared_ptr<twine::Fac
 
 /// Keeps the error lines logged while it lives.
 class CapturedLog {
-  public:
+public:
     CapturedLog() {
         twine::log::setObserver([this](const twine::log::Event& event) {
             std::lock_guard lock(mutex_);
@@ -46,7 +46,7 @@ class CapturedLog {
         return text_;
     }
 
-  private:
+private:
     std::mutex mutex_;
     std::string text_;
 };
@@ -59,7 +59,7 @@ char streamByte(std::size_t index) {
 /// A push producer that writes as fast as it may, as long as it is not
 /// paused, until it has written `total` bytes.
 class Pump : public twine::Producer {
-  public:
+public:
     Pump(twine::Transport& transport, std::size_t total) : transport_(transport), total_(total) {}
 
     void produce() {
@@ -92,7 +92,7 @@ class Pump : public twine::Producer {
     std::size_t maxBuffered = 0;
     std::function<void()> onPause;
 
-  private:
+private:
     twine::Transport& transport_;
     std::size_t total_;
     std::size_t sent_ = 0;
@@ -102,7 +102,7 @@ class Pump : public twine::Producer {
 
 /// A pull producer writing one chunk each time it is asked, `chunks` times.
 class Chunks : public twine::Producer {
-  public:
+public:
     Chunks(twine::Transport& transport, int chunks) : transport_(transport), chunks_(chunks) {}
     void pauseProducing() override {}
     void resumeProducing() override {
@@ -120,7 +120,7 @@ class Chunks : public twine::Producer {
     int resumes = 0;
     int written = 0;
 
-  private:
+private:
     twine::Transport& transport_;
     int chunks_;
 };
@@ -309,7 +309,7 @@ TEST_CASE("loseConnection sends everything written before closing") {
 
 TEST_CASE("writes after the connection is closed are ignored") {
     class LateWriter : public Protocol {
-      public:
+    public:
         explicit LateWriter(Reactor& reactor) : reactor_(reactor) {}
         void connectionMade() override { transport().loseConnection(); }
         void connectionLost(const Failure&) override {
@@ -321,7 +321,7 @@ TEST_CASE("writes after the connection is closed are ignored") {
             stop(reactor_);
         }
 
-      private:
+    private:
         Reactor& reactor_;
     };
     Reactor reactor;
@@ -454,7 +454,7 @@ TEST_CASE("a client factory whose buildProtocol returns nullptr hears clientConn
     Reactor reactor;
     auto port = listen(reactor, echo());
     class Refusing : public twine::ClientFactory {
-      public:
+    public:
         explicit Refusing(Reactor& reactor) : reactor_(reactor) {}
         std::unique_ptr<Protocol> buildProtocol(const twine::Address&) override { return {}; }
         void clientConnectionLost(Connector&, const Failure& reason) override {
@@ -463,7 +463,7 @@ TEST_CASE("a client factory whose buildProtocol returns nullptr hears clientConn
         }
         std::optional<Failure> lost;
 
-      private:
+    private:
         Reactor& reactor_;
     };
     auto factory = std::make_shared<Refusing>(reactor);

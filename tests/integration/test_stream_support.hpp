@@ -67,7 +67,7 @@ struct Script {
 };
 
 class Scripted : public Protocol {
-  public:
+public:
     explicit Scripted(Script script) : script_(std::move(script)) {}
 
     void connectionMade() override {
@@ -90,7 +90,7 @@ class Scripted : public Protocol {
         if (script_.lost) script_.lost(reason);
     }
 
-  private:
+private:
     Script script_;
 };
 
@@ -110,7 +110,7 @@ inline Script echo() {
 /// A client factory giving each connection a Scripted protocol and keeping
 /// what it was told about connecting.
 class Client : public twine::ClientFactory {
-  public:
+public:
     explicit Client(Script script)
         : ClientFactory([script]() -> std::unique_ptr<Protocol> {
               return std::make_unique<Scripted>(script);
@@ -176,7 +176,7 @@ inline std::string pattern(std::size_t size) {
 /// A raw IPv4 TCP socket on 127.0.0.1 and an ephemeral port, closed on
 /// destruction. listen(backlog) makes it a listener that never accepts.
 class RawSocket {
-  public:
+public:
     RawSocket() {
         fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
         REQUIRE(fd_ >= 0);
@@ -210,7 +210,7 @@ class RawSocket {
         clients_.push_back(fd);
     }
 
-  private:
+private:
     int fd_ = -1;
     std::uint16_t port_ = 0;
     std::vector<int> clients_;
@@ -218,7 +218,7 @@ class RawSocket {
 
 /// A fresh directory under /tmp, removed with everything in it.
 class TempDir {
-  public:
+public:
     TempDir() {
         char pattern[] = "/tmp/twine-stream-XXXXXX";
         REQUIRE(::mkdtemp(pattern) != nullptr);
@@ -230,7 +230,7 @@ class TempDir {
     }
     std::string file(const std::string& name) const { return (path_ / name).string(); }
 
-  private:
+private:
     std::filesystem::path path_;
 };
 

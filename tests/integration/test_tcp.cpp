@@ -36,7 +36,7 @@ sockaddr_in loopback(const std::shared_ptr<twine::Port>& port) {
 
 /// A factory counting startFactory / stopFactory.
 class CountingFactory : public twine::ServerFactory {
-  public:
+public:
     using ServerFactory::ServerFactory;
     void startFactory() override { ++starts; }
     void stopFactory() override { ++stops; }

@@ -15,7 +15,7 @@ namespace {
 
 // A chat user: collects the lines the server sends.
 class User : public twine::LineReceiver {
-  public:
+public:
     std::vector<std::string> lines;
     User() { setDelimiter("\n"); }
     void lineReceived(std::string_view line) override { lines.emplace_back(line); }

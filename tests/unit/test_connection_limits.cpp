@@ -21,7 +21,7 @@ struct Events {
 
 // Records what reaches it, to show the wrapper passes everything on.
 class Recorder : public twine::Protocol {
-  public:
+public:
     explicit Recorder(std::shared_ptr<Events> events) : events_(std::move(events)) {}
     void connectionMade() override { events_->log.push_back("made"); }
     void dataReceived(std::string_view data) override {
@@ -32,7 +32,7 @@ class Recorder : public twine::Protocol {
         events_->log.push_back("lost " + reason.typeName());
     }
 
-  private:
+private:
     std::shared_ptr<Events> events_;
 };
 

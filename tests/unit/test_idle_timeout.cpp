@@ -17,7 +17,7 @@ using twine::StringTransport;
 namespace {
 
 class Session : public twine::LineReceiver, public twine::IdleTimeout {
-  public:
+public:
     explicit Session(twine::ReactorTime& time) : IdleTimeout(time) {}
     void connectionMade() override { setTimeout(10s); }
     void dataReceived(std::string_view data) override {
@@ -28,7 +28,7 @@ class Session : public twine::LineReceiver, public twine::IdleTimeout {
 };
 
 class CountingSession : public Session {
-  public:
+public:
     using Session::Session;
     int timeouts = 0;
     void timeoutConnection() override {

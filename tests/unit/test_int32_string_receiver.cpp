@@ -12,7 +12,7 @@ using twine::StringTransport;
 namespace {
 
 class Strings : public Int32StringReceiver {
-  public:
+public:
     std::vector<std::string> strings;
     std::vector<std::size_t> exceeded;
 

@@ -13,7 +13,7 @@ using twine::StringTransport;
 namespace {
 
 class Lines : public LineReceiver {
-  public:
+public:
     std::vector<std::string> lines;
     std::vector<std::string> raw;
     std::vector<std::string> exceeded;

@@ -20,7 +20,7 @@ namespace {
 
 // Records every event it sees.
 class Recorder : public Protocol {
-  public:
+public:
     std::string received;
     std::vector<std::string> events;
     std::string lostReason;
@@ -41,26 +41,26 @@ class Recorder : public Protocol {
 
 // Sends each string back reversed, so both directions carry real data.
 class ReversingServer : public twine::Int32StringReceiver {
-  public:
+public:
     void stringReceived(std::string_view data) override {
         sendString(std::string(data.rbegin(), data.rend()));
     }
 };
 
 class CollectingClient : public twine::Int32StringReceiver {
-  public:
+public:
     std::vector<std::string> strings;
     void stringReceived(std::string_view data) override { strings.emplace_back(data); }
 };
 
 class Thrower : public Recorder {
-  public:
+public:
     void dataReceived(std::string_view) override { throw std::runtime_error("protocol bug"); }
 };
 
 // Writes a chunk each time it is resumed (a pull producer), or on demand (push).
 class ChunkProducer : public twine::Producer {
-  public:
+public:
     twine::Transport* transport = nullptr;
     int chunksLeft = 0;
     int pauses = 0;

@@ -13,7 +13,7 @@ using twine::StringTransport;
 namespace {
 
 class Strings : public NetstringReceiver {
-  public:
+public:
     std::vector<std::string> strings;
     std::vector<std::size_t> exceeded;
 

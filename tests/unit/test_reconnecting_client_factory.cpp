@@ -21,7 +21,7 @@ constexpr double e = 2.7182818284590451;
 
 // A connector that records what the factory asks of it.
 class FakeConnector final : public Connector {
-  public:
+public:
     void connect() override {
         ++connects;
         state_ = State::connecting;
@@ -45,7 +45,7 @@ class FakeConnector final : public Connector {
     int connects = 0;
     int stops = 0;
 
-  private:
+private:
     State state_ = State::disconnected;
 };
 
