@@ -8,6 +8,8 @@
 
 #include <doctest/doctest.h>
 
+#include "temp_files.hpp"
+
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -21,26 +23,9 @@ using ft::Message;
 
 namespace {
 
-struct TempDir {
-    fs::path path;
-    TempDir() {
-        char pattern[] = "/tmp/twine-ft-proto-XXXXXX";
-        path = mkdtemp(pattern);
-    }
-    ~TempDir() { fs::remove_all(path); }
-};
-
-std::string slurp(const fs::path& path) {
-    std::ifstream in(path, std::ios::binary);
-    std::stringstream content;
-    content << in.rdbuf();
-    return content.str();
-}
-
-void spit(const fs::path& path, std::string_view data) {
-    fs::create_directories(path.parent_path());
-    std::ofstream(path, std::ios::binary) << data;
-}
+using twine::testing::readFile;
+using twine::testing::TempDir;
+using twine::testing::writeFile;
 
 std::string randomish(std::size_t size) {
     std::string data(size, '\0');
@@ -138,7 +123,7 @@ std::unique_ptr<Link> pushLink(const fs::path& root, std::vector<std::string> pa
 TEST_CASE("a pushed file arrives with its content, mode and name") {
     TempDir local, remote;
     std::string content = randomish(3 * 1024 * 1024 + 17);
-    spit(local.path / "data.bin", content);
+    writeFile(local.path / "data.bin", content);
     fs::permissions(local.path / "data.bin", static_cast<fs::perms>(0600));
     auto link = pushLink(remote.path, {(local.path / "data.bin").string()});
     link->pump();
@@ -146,7 +131,7 @@ TEST_CASE("a pushed file arrives with its content, mode and name") {
     CHECK(link->clientEvents.failed.empty());
     CHECK(link->clientEvents.finished == std::vector<std::string>{"data.bin"});
     CHECK(link->serverEvents.finished == std::vector<std::string>{"data.bin"});
-    CHECK(slurp(remote.path / "data.bin") == content);
+    CHECK(readFile(remote.path / "data.bin") == content);
     CHECK((fs::status(remote.path / "data.bin").permissions() & fs::perms::all) ==
           static_cast<fs::perms>(0600));
     link->close();
@@ -155,16 +140,16 @@ TEST_CASE("a pushed file arrives with its content, mode and name") {
 
 TEST_CASE("a pushed directory tree arrives whole, skipping symlinks") {
     TempDir local, remote;
-    spit(local.path / "tree/a.txt", "alpha");
-    spit(local.path / "tree/sub/b.txt", "beta");
-    spit(local.path / "tree/sub/deeper/c.txt", "");
+    writeFile(local.path / "tree/a.txt", "alpha");
+    writeFile(local.path / "tree/sub/b.txt", "beta");
+    writeFile(local.path / "tree/sub/deeper/c.txt", "");
     fs::create_directories(local.path / "tree/empty");
     fs::create_symlink("/etc/passwd", local.path / "tree/link");
     auto link = pushLink(remote.path, {(local.path / "tree").string()});
     link->pump();
     CHECK(link->clientEvents.failed.empty());
-    CHECK(slurp(remote.path / "tree/a.txt") == "alpha");
-    CHECK(slurp(remote.path / "tree/sub/b.txt") == "beta");
+    CHECK(readFile(remote.path / "tree/a.txt") == "alpha");
+    CHECK(readFile(remote.path / "tree/sub/b.txt") == "beta");
     CHECK(fs::exists(remote.path / "tree/sub/deeper/c.txt"));
     CHECK(fs::is_directory(remote.path / "tree/empty"));
     CHECK_FALSE(fs::exists(remote.path / "tree/link"));
@@ -173,7 +158,7 @@ TEST_CASE("a pushed directory tree arrives whole, skipping symlinks") {
 
 TEST_CASE("a wrong token is refused and nothing is written") {
     TempDir local, remote;
-    spit(local.path / "f", "content");
+    writeFile(local.path / "f", "content");
     auto link = pushLink(remote.path, {(local.path / "f").string()}, "wrong");
     link->pump();
     CHECK(link->serverSide.disconnecting());
@@ -187,48 +172,48 @@ TEST_CASE("a wrong token is refused and nothing is written") {
 TEST_CASE("an interrupted push resumes and sends only the rest") {
     TempDir local, remote;
     std::string content = randomish(1024 * 1024);
-    spit(local.path / "f", content);
-    spit(remote.path / ".f.part", content.substr(0, 400000));
+    writeFile(local.path / "f", content);
+    writeFile(remote.path / ".f.part", content.substr(0, 400000));
     auto link = pushLink(remote.path, {(local.path / "f").string()});
     link->pump();
     CHECK(link->clientEvents.offsets["f"] == 400000);
     CHECK(link->clientEvents.moved["f"] == content.size() - 400000);
-    CHECK(slurp(remote.path / "f") == content);
+    CHECK(readFile(remote.path / "f") == content);
     link->close();
 }
 
 TEST_CASE("a partial that is not a prefix of the file is sent again whole") {
     TempDir local, remote;
     std::string content = randomish(100000);
-    spit(local.path / "f", content);
-    spit(remote.path / ".f.part", std::string(5000, 'x'));
+    writeFile(local.path / "f", content);
+    writeFile(remote.path / ".f.part", std::string(5000, 'x'));
     auto link = pushLink(remote.path, {(local.path / "f").string()});
     link->pump();
     CHECK(link->clientEvents.offsets["f"] == 0);
     CHECK(link->clientEvents.moved["f"] == content.size());
-    CHECK(slurp(remote.path / "f") == content);
+    CHECK(readFile(remote.path / "f") == content);
     link->close();
 }
 
 TEST_CASE("an existing file is refused by name and the other files still go") {
     TempDir local, remote;
-    spit(local.path / "a", "new");
-    spit(local.path / "b", "bee");
-    spit(remote.path / "a", "old");
+    writeFile(local.path / "a", "new");
+    writeFile(local.path / "b", "bee");
+    writeFile(remote.path / "a", "old");
     auto link = pushLink(remote.path, {(local.path / "a").string(), (local.path / "b").string()});
     link->pump();
     CHECK(link->clientEvents.failed["a"] == "exists");
-    CHECK(slurp(remote.path / "a") == "old");
-    CHECK(slurp(remote.path / "b") == "bee");
+    CHECK(readFile(remote.path / "a") == "old");
+    CHECK(readFile(remote.path / "b") == "bee");
     CHECK(link->client->completed());
     link->close();
 }
 
 TEST_CASE("a fetch brings a served tree into the output directory") {
     TempDir served, out;
-    spit(served.path / "docs/x.txt", "ex");
-    spit(served.path / "docs/y/z.txt", "zed");
-    spit(served.path / "single", "one");
+    writeFile(served.path / "docs/x.txt", "ex");
+    writeFile(served.path / "docs/y/z.txt", "zed");
+    writeFile(served.path / "single", "one");
     Link link;
     link.server = std::make_unique<ft::TransferServer>(rootAt(served.path), "token", link.clock,
                                                        link.serverEvents);
@@ -237,9 +222,9 @@ TEST_CASE("a fetch brings a served tree into the output directory") {
         "token", link.clock, link.clientEvents);
     link.connect();
     link.pump();
-    CHECK(slurp(out.path / "docs/x.txt") == "ex");
-    CHECK(slurp(out.path / "docs/y/z.txt") == "zed");
-    CHECK(slurp(out.path / "single") == "one");
+    CHECK(readFile(out.path / "docs/x.txt") == "ex");
+    CHECK(readFile(out.path / "docs/y/z.txt") == "zed");
+    CHECK(readFile(out.path / "single") == "one");
     CHECK(link.clientEvents.failed["missing"] == "not-found");
     CHECK(link.clientEvents.failed["../etc"] == "bad-name");
     CHECK(link.client->completed());
@@ -359,7 +344,7 @@ TEST_CASE("a peer that never authenticates is dropped after the handshake timeou
 
 TEST_CASE("an authenticated session is not timed out") {
     TempDir local, remote;
-    spit(local.path / "f", "x");
+    writeFile(local.path / "f", "x");
     auto link = pushLink(remote.path, {(local.path / "f").string()});
     link->pump();
     REQUIRE(link->server->isAuthenticated());

@@ -5,6 +5,8 @@
 
 #include <doctest/doctest.h>
 
+#include "temp_files.hpp"
+
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -15,30 +17,14 @@ namespace ft = twine::filetransfer;
 
 namespace {
 
+using twine::testing::readFile;
+using twine::testing::TempDir;
+using twine::testing::writeFile;
+
 std::string digestOf(std::string_view data) {
     ft::Sha256 hash;
     hash.update(data);
     return hash.digest();
-}
-
-struct TempDir {
-    fs::path path;
-    TempDir() {
-        char pattern[] = "/tmp/twine-ft-unit-XXXXXX";
-        path = mkdtemp(pattern);
-    }
-    ~TempDir() { fs::remove_all(path); }
-};
-
-std::string slurp(const fs::path& path) {
-    std::ifstream in(path, std::ios::binary);
-    std::stringstream content;
-    content << in.rdbuf();
-    return content.str();
-}
-
-void spit(const fs::path& path, std::string_view data) {
-    std::ofstream(path, std::ios::binary) << data;
 }
 
 ft::FileInfo info(std::string name, std::string_view content) {
@@ -88,7 +74,7 @@ TEST_CASE("a received file takes its final name only after the SHA-256 matches")
     CHECK(fs::exists(dir.path / "sub/dir/.f.txt.part"));
     CHECK_FALSE(fs::exists(dir.path / "sub/dir/f.txt"));
     file->finish(digestOf(content));
-    CHECK(slurp(dir.path / "sub/dir/f.txt") == content);
+    CHECK(readFile(dir.path / "sub/dir/f.txt") == content);
     CHECK_FALSE(fs::exists(dir.path / "sub/dir/.f.txt.part"));
     auto status = fs::status(dir.path / "sub/dir/f.txt");
     CHECK((status.permissions() & fs::perms::all) == static_cast<fs::perms>(0640));
@@ -119,19 +105,19 @@ TEST_CASE("an interrupted receive resumes from the partial, hashing across both 
     file->start(6);
     file->write(content.substr(6));
     file->finish(digestOf(content));
-    CHECK(slurp(dir.path / "f") == content);
+    CHECK(readFile(dir.path / "f") == content);
 }
 
 TEST_CASE("a resume refused by the sender starts over from zero") {
     TempDir dir;
     auto root = std::make_shared<ft::ReceiveRoot>(dir.path, ft::ReceiveRoot::Options{});
-    spit(dir.path / ".f.part", "XXXX");
+    writeFile(dir.path / ".f.part", "XXXX");
     auto file = root->begin(info("f", "abcdefgh"));
     CHECK(file->have() == 4);
     file->start(0);
     file->write("abcdefgh");
     file->finish(digestOf("abcdefgh"));
-    CHECK(slurp(dir.path / "f") == "abcdefgh");
+    CHECK(readFile(dir.path / "f") == "abcdefgh");
     CHECK(codeOf([&] {
               auto again = root->begin(info("g", "abc"));
               again->start(2);
@@ -140,7 +126,7 @@ TEST_CASE("a resume refused by the sender starts over from zero") {
 
 TEST_CASE("existing files are not overwritten unless allowed") {
     TempDir dir;
-    spit(dir.path / "f", "old");
+    writeFile(dir.path / "f", "old");
     auto strict = std::make_shared<ft::ReceiveRoot>(dir.path, ft::ReceiveRoot::Options{});
     CHECK(codeOf([&] { strict->begin(info("f", "new")); }) == "exists");
     auto lenient = std::make_shared<ft::ReceiveRoot>(dir.path, ft::ReceiveRoot::Options{true});
@@ -148,7 +134,7 @@ TEST_CASE("existing files are not overwritten unless allowed") {
     file->start(0);
     file->write("new");
     file->finish(digestOf("new"));
-    CHECK(slurp(dir.path / "f") == "new");
+    CHECK(readFile(dir.path / "f") == "new");
 }
 
 TEST_CASE("a second concurrent receive of one name is busy until the first ends") {
@@ -190,7 +176,7 @@ TEST_CASE("a symlink planted in the tree is not followed") {
     auto root = std::make_shared<ft::ReceiveRoot>(dir.path, ft::ReceiveRoot::Options{true});
     CHECK(codeOf([&] { root->begin(info("link/x", "abc")); }) == "bad-name");
     CHECK(fs::is_empty(outside.path));
-    spit(dir.path / ".file.part", "");
+    writeFile(dir.path / ".file.part", "");
     fs::remove(dir.path / ".file.part");
     fs::create_symlink(outside.path / "target", dir.path / ".file.part");
     CHECK(codeOf([&] { root->begin(info("file", "abc")); }) != "ok");
