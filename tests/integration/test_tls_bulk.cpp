@@ -118,5 +118,7 @@ TEST_CASE("100 MB echoed through TLS keeps both layers' buffers bounded") {
     CHECK(clientPeak.tcp < kBound);
     CHECK(serverPeak.tls < kBound);
     CHECK(serverPeak.tcp < kBound);
-    CHECK(serverPeak.tls > 0);  // the echo did queue: the bound was exercised
+    // Whether the server's echo ever had to queue depends on scheduling (the
+    // socket may take every write at once), so it is not asserted: the client,
+    // which writes faster than the echo returns, always exercises the bound.
 }
