@@ -9,6 +9,8 @@
 
 #include <doctest/doctest.h>
 
+#include "temp_files.hpp"
+
 #include <unistd.h>
 #include <chrono>
 #include <cstdlib>
@@ -108,15 +110,7 @@ void echoThrough(BoundedReactor& loop, const std::string& clientDescription) {
     CHECK_FALSE(factory->failure.has_value());
 }
 
-struct TempDir {
-    std::filesystem::path path;
-    TempDir() {
-        std::string pattern = (std::filesystem::temp_directory_path() / "twine-ep-XXXXXX").string();
-        REQUIRE(mkdtemp(pattern.data()) != nullptr);
-        path = pattern;
-    }
-    ~TempDir() { std::filesystem::remove_all(path); }
-};
+using twine::testing::TempDir;
 
 }  // namespace
 

@@ -15,6 +15,8 @@
 
 #include <doctest/doctest.h>
 
+#include "temp_files.hpp"
+
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -216,23 +218,7 @@ private:
     std::vector<int> clients_;
 };
 
-/// A fresh directory under /tmp, removed with everything in it.
-class TempDir {
-public:
-    TempDir() {
-        char pattern[] = "/tmp/twine-stream-XXXXXX";
-        REQUIRE(::mkdtemp(pattern) != nullptr);
-        path_ = pattern;
-    }
-    ~TempDir() {
-        std::error_code ignored;
-        std::filesystem::remove_all(path_, ignored);
-    }
-    std::string file(const std::string& name) const { return (path_ / name).string(); }
-
-private:
-    std::filesystem::path path_;
-};
+using twine::testing::TempDir;
 
 /// True if this host can bind ::1 (some containers have no IPv6).
 inline bool haveIPv6Loopback() {

@@ -15,6 +15,8 @@
 
 #include <doctest/doctest.h>
 
+#include "temp_files.hpp"
+
 #include <stdlib.h>
 
 #include <chrono>
@@ -42,7 +44,7 @@ public:
         static Certificates certificates;
         return certificates;
     }
-    std::string path(const std::string& file) const { return (dir_ / file).string(); }
+    std::string path(const std::string& file) const { return dir_.file(file); }
     /// Server options for NAME.pem / NAME.key.
     TLSOptions server(const std::string& name = "server") const {
         return TLSOptions::server(path(name + ".pem"), path(name + ".key"));
@@ -52,25 +54,17 @@ public:
         return TLSOptions::client(hostname).trustRoots(path("ca.pem"));
     }
 
-    ~Certificates() {
-        std::error_code ignored;
-        std::filesystem::remove_all(dir_, ignored);
-    }
-
 private:
     Certificates() {
         // Peers here hang up while the other side writes: that must be an
         // EPIPE, not the end of the test program.
         std::signal(SIGPIPE, SIG_IGN);
-        char pattern[] = "/tmp/twine-tls-certs-XXXXXX";
-        REQUIRE(mkdtemp(pattern) != nullptr);
-        dir_ = pattern;
         const std::string command = std::string("bash ") + TWINE_SOURCE_DIR +
-                                    "/tests/support/make_test_certs.sh " + dir_.string() +
+                                    "/tests/support/make_test_certs.sh " + dir_.path.string() +
                                     " >/dev/null";
         REQUIRE(std::system(command.c_str()) == 0);
     }
-    std::filesystem::path dir_;
+    twine::testing::TempDir dir_{"twine-tls-certs"};
 };
 
 /// A reactor whose run() gives up after `limit`, failing the test.

@@ -26,7 +26,9 @@ struct TempDir {
         std::filesystem::remove_all(path, ignored);
     }
     TempDir(const TempDir&) = delete;
-    TempDir& operator=(const TempDir&) = delete;
+    TempDir& operator=(TempDir&&) = delete;
+    /// The path of `name` inside the directory.
+    std::string file(const std::string& name) const { return (path / name).string(); }
 };
 
 inline std::string readFile(const std::filesystem::path& path) {
