@@ -119,6 +119,30 @@ public:
         return addPair(f, std::move(f));
     }
 
+    /// As Twisted's d.chainDeferred(other): `other` fires with this chain's
+    /// result at this point (callback with the value, errback with the
+    /// failure); firing `other` never affects this chain. Afterwards this chain
+    /// carries nothing on either path (Twisted's None): a failure handed to
+    /// `other` is other's to handle. Returns the Deferred<void> handle on this
+    /// chain. As in Twisted, `other` fires inside this chain's callback, so a
+    /// long series of chainDeferred nests that deep: to wait on a Deferred
+    /// without nesting, return it from a callback instead.
+    Deferred<void> chainDeferred(Deferred other) {
+        if (other == *this) throw std::logic_error("Deferred: chainDeferred to itself");
+        if (other.state().rootType() != detail::tagOf<T>) {
+            throw std::logic_error(
+                "Deferred: chainDeferred to a handle of another type than its "
+                "chain starts with");
+        }
+        auto fail = [other](const Failure& failure) mutable { other.errback(failure); };
+        if constexpr (std::is_void_v<T>) {
+            return addCallbacks([other]() mutable { other.callback(); }, std::move(fail));
+        } else {
+            return addCallbacks([other](T value) mutable { other.callback(std::move(value)); },
+                                std::move(fail));
+        }
+    }
+
     /// Cancels the chain if `timeout` passes before it fires: the
     /// CancelledError becomes a TimeoutError.
     Deferred addTimeout(Duration timeout, ReactorTime& time);

@@ -35,6 +35,9 @@ TWINE_DEFINE_ERROR(TLSError, Error, "TLS failure.");
 // Deferred misuse and outcomes, as in twisted.internet.defer.
 TWINE_DEFINE_ERROR(AlreadyCalledError, Error, "Deferred has already been called.");
 TWINE_DEFINE_ERROR(CancelledError, Error, "Deferred was cancelled.");
+TWINE_DEFINE_ERROR(QueueOverflow, Error, "DeferredQueue is full.");
+TWINE_DEFINE_ERROR(QueueUnderflow, Error,
+                   "Too many gets are already waiting on this DeferredQueue.");
 
 // DelayedCall misuse, as in twisted.internet.error.
 TWINE_DEFINE_ERROR(AlreadyCalled, Error, "Tried to cancel an already-called event.");

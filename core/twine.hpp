@@ -8,6 +8,9 @@
 #include <twine/core/datagram_protocol.hpp>
 #include <twine/core/deferred.hpp>
 #include <twine/core/deferred_list.hpp>
+#include <twine/core/deferred_lock.hpp>
+#include <twine/core/deferred_queue.hpp>
+#include <twine/core/deferred_semaphore.hpp>
 #include <twine/core/deferred_time.hpp>
 #include <twine/core/delayed_call.hpp>
 #include <twine/core/error.hpp>
