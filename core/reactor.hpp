@@ -4,6 +4,7 @@
 #include <twine/core/deferred.hpp>
 #include <twine/core/reactor_thread_job.hpp>
 #include <twine/core/reactor_time.hpp>
+#include <twine/core/resource_list.hpp>
 
 #include <chrono>
 #include <cstdint>
@@ -57,10 +58,15 @@ namespace detail {
 struct ReactorState;
 
 /// Something the reactor must close when it shuts down: a connection, a
-/// listening port, a connector. Transports register themselves.
-class Resource {
+/// listening port, a connector. Transports register themselves with
+/// Reactor::track and leave with Reactor::untrack; the links live in the
+/// resource, so it can be neither copied nor moved. One destroyed while still
+/// tracked leaves the registry on its own, but untrack() is still the way out:
+/// only it tells a draining reactor that its last resource has gone.
+class Resource : public ResourceLink {
 public:
-    virtual ~Resource() = default;
+    Resource() = default;
+    ~Resource() override = default;
     /// Close gracefully: ports stop listening, connections lose their
     /// connection (flushing first), connectors stop connecting.
     virtual void shutdown() = 0;
@@ -68,6 +74,9 @@ public:
     /// still tracked a few seconds after shutdown(): a connection whose peer
     /// never reads must not hold the process. The default does nothing.
     virtual void abort() {}
+
+private:
+    Resource* resource() final { return this; }
 };
 
 }  // namespace detail

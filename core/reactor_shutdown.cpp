@@ -29,6 +29,7 @@ void ReactorState::beginShutdown() {
 
 void ReactorState::shutdownResources() {
     resourcesShutDown = true;
+    resources.markBack(lateResources);
     forEachResource(&Resource::shutdown, "Error shutting down a resource");
 }
 
@@ -37,20 +38,21 @@ void ReactorState::abortResources() {
 }
 
 void ReactorState::forEachResource(void (Resource::*method)(), const char* context) {
-    // Looked up again after each call, which may untrack (and free) any
-    // resource. Resources tracked meanwhile are left out, so the pass ends.
-    const std::uint64_t end = nextResourceId;
-    for (auto it = resourcesById.begin(); it != resourcesById.end() && it->first < end;) {
-        const std::uint64_t id = it->first;
-        Resource* resource = it->second;
-        guarded(context, [&] { (resource->*method)(); });
-        it = resourcesById.upper_bound(id);
-    }
+    // The call may untrack (and free) any resource; the list's pass is safe
+    // against that. Resources tracked meanwhile are left out, so the pass ends.
+    resources.forEach([&](Resource& resource) { guarded(context, [&] { (resource.*method)(); }); });
+}
+
+void ReactorState::shutdownLateResources() {
+    lateShutdownScheduled = false;
+    resources.forEachAfter(lateResources, [](Resource& resource) {
+        guarded("Error shutting down a resource", [&] { resource.shutdown(); });
+    });
 }
 
 void ReactorState::startDrain() {
     phase = Phase::draining;
-    if (resourcesById.empty()) {
+    if (resources.empty()) {
         closeInternals();
         return;
     }
@@ -66,16 +68,21 @@ void ReactorState::onDrainTimeout() {
         uv_stop(&loop);
         return;
     }
+    if (resources.empty()) {
+        // The last ones left through their destructors, without untrack().
+        closeInternals();
+        return;
+    }
     if (!abortedLingering) {
         abortedLingering = true;
-        log::warn("Reactor shutdown: " + resourceCount(resourcesById.size()) +
+        log::warn("Reactor shutdown: " + resourceCount(resources.size()) +
                   " did not close within " + std::to_string(drainTimeoutMs / 1000) +
                   " s; aborting them");
         abortResources();
         if (!internalsClosed) uv_timer_start(&drainTimer, onDrainTimer, abortTimeoutMs, 0);
         return;
     }
-    log::error("Reactor shutdown: " + resourceCount(resourcesById.size()) +
+    log::error("Reactor shutdown: " + resourceCount(resources.size()) +
                " did not close even when aborted");
     closeInternals();
 }
@@ -128,24 +135,18 @@ void ReactorState::logLingeringHandles() {
 }
 
 void ReactorState::track(Resource& resource) {
-    const std::uint64_t id = nextResourceId++;
-    if (!resourceIds.emplace(&resource, id).second) return;
-    resourcesById.emplace(id, &resource);
-    if (resourcesShutDown && !internalsClosed) {
-        // Too late to serve: close it once its constructor is done.
-        reactor.callLater(Duration(0), [this, id] {
-            auto it = resourcesById.find(id);
-            if (it != resourcesById.end()) it->second->shutdown();
-        });
+    if (!resources.pushBack(resource)) return;
+    if (resourcesShutDown && !internalsClosed && !lateShutdownScheduled) {
+        // Too late to serve: close it once its constructor is done. One call
+        // serves every resource tracked until it runs.
+        lateShutdownScheduled = true;
+        reactor.callLater(Duration(0), [this] { shutdownLateResources(); });
     }
 }
 
 void ReactorState::untrack(Resource& resource) {
-    auto it = resourceIds.find(&resource);
-    if (it == resourceIds.end()) return;
-    resourcesById.erase(it->second);
-    resourceIds.erase(it);
-    if (phase == Phase::draining && resourcesById.empty()) closeInternals();
+    if (!ResourceList::remove(resource)) return;
+    if (phase == Phase::draining && resources.empty()) closeInternals();
 }
 
 }  // namespace twine::detail

@@ -2,6 +2,7 @@
 
 #include <twine/core/reactor.hpp>
 #include <twine/core/reactor_events.hpp>
+#include <twine/core/resource_list.hpp>
 #include <twine/core/timer_queue.hpp>
 
 #include <uv.h>
@@ -9,10 +10,8 @@
 #include <array>
 #include <cstdint>
 #include <functional>
-#include <map>
 #include <memory>
 #include <mutex>
-#include <unordered_map>
 #include <vector>
 
 namespace twine::detail {
@@ -53,6 +52,7 @@ struct ReactorState {
     void logLingeringHandles();
     void track(Resource& resource);
     void untrack(Resource& resource);
+    void shutdownLateResources();
 
     Reactor& reactor;
     Phase phase = Phase::notStarted;
@@ -85,13 +85,15 @@ struct ReactorState {
     std::array<ThreePhaseEvent, 2> events;
     Reactor::TriggerId nextTriggerId = 1;
 
-    // Live resources, by the order they were tracked (shutdown closes them in
-    // that order) and by address (for untrack). Shutdown iterates by looking
-    // up the next id each time, so untracking meanwhile is safe.
-    std::map<std::uint64_t, Resource*> resourcesById;
-    std::unordered_map<Resource*, std::uint64_t> resourceIds;
-    std::uint64_t nextResourceId = 1;
+    // Live resources in the order they were tracked (shutdown closes them in
+    // that order), linked through the resources themselves.
+    ResourceList resources;
+    // Once shutdown has begun, resources tracked after this marker are shut
+    // down on the next iteration (tracking happens in their constructors).
+    // Declared after the list, so it leaves the list before the list goes.
+    ResourceList::Marker lateResources;
     bool resourcesShutDown = false;
+    bool lateShutdownScheduled = false;
 
     std::unique_ptr<char[]> readBuffer;
 };
