@@ -99,6 +99,10 @@ uv_loop_s* Reactor::uvLoop() {
     return &state_->loop;
 }
 
+Reactor& Reactor::of(uv_loop_s* loop) {
+    return *static_cast<Reactor*>(loop->data);
+}
+
 std::span<char> Reactor::readBuffer() {
     if (!state_->readBuffer) {
         state_->readBuffer = std::make_unique_for_overwrite<char[]>(detail::readBufferSize);

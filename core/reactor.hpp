@@ -152,6 +152,9 @@ public:
 
     // For transports (internal API).
     uv_loop_s* uvLoop();
+    /// The reactor whose loop this is: a handle finds it without keeping a
+    /// reference of its own (8 bytes a connection).
+    static Reactor& of(uv_loop_s* loop);
     /// The one read buffer every connection reads into (about 256 KiB).
     std::span<char> readBuffer();
     void track(detail::Resource& resource);

@@ -78,6 +78,7 @@ void closeEverything(uv_loop_t& loop) {
 ReactorState::ReactorState(Reactor& owner)
     : reactor(owner), timers(owner, [this] { timersDirty = true; }) {
     throwIfFailed(uv_loop_init(&loop), "uv_loop_init");
+    loop.data = &owner;  // so that a handle finds its reactor: Reactor::of
     try {
         initHandles();
     } catch (...) {

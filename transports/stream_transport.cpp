@@ -10,6 +10,7 @@
 #include <array>
 #include <optional>
 #include <stdexcept>
+#include <type_traits>
 #include <utility>
 
 namespace twine::detail {
@@ -68,23 +69,58 @@ struct StreamTransport::Extras {
     std::optional<Address> peer;
 };
 
+namespace {
+
+// A stream transport with the handle of its kind in the same allocation, last,
+// so that StreamTransport reaches it at one offset whatever the kind.
+template <class Handle>
+class StreamTransportOn final : public StreamTransport {
+public:
+    StreamTransportOn(Reactor& reactor, StreamKind kind) : StreamTransport(kind) {
+        // Neither init can fail: the TCP socket is created lazily at bind,
+        // connect or accept time, and a pipe has no socket yet.
+        if constexpr (std::is_same_v<Handle, uv_tcp_t>) {
+            uv_tcp_init(reactor.uvLoop(), &handle_);
+        } else {
+            uv_pipe_init(reactor.uvLoop(), &handle_, 0);
+        }
+        handle_.data = static_cast<StreamTransport*>(this);
+    }
+
+    const uv_stream_t* streamOf() const { return reinterpret_cast<const uv_stream_t*>(&handle_); }
+
+private:
+    Handle handle_;
+};
+
+using TcpTransport = StreamTransportOn<uv_tcp_t>;
+using UnixTransport = StreamTransportOn<uv_pipe_t>;
+
+}  // namespace
+
 StreamTransport* StreamTransport::create(Reactor& reactor, StreamKind kind) {
-    return new StreamTransport(reactor, kind);
+    if (kind == StreamKind::tcp) return new TcpTransport(reactor, kind);
+    return new UnixTransport(reactor, kind);
 }
 
-StreamTransport::StreamTransport(Reactor& reactor, StreamKind kind)
-    : reactor_(reactor), kind_(kind) {
-    // Neither init can fail: the TCP socket is created lazily at bind,
-    // connect or accept time, and a pipe has no socket yet.
-    if (kind_ == StreamKind::tcp) {
-        uv_tcp_init(reactor_.uvLoop(), &handle_.tcp);
-    } else {
-        uv_pipe_init(reactor_.uvLoop(), &handle_.pipe, 0);
-    }
-    handle()->data = this;
-}
+StreamTransport::StreamTransport(StreamKind kind) : kind_(kind) {}
 
 StreamTransport::~StreamTransport() = default;
+
+// A branch, not a virtual call: the write path asks for the handle often.
+const uv_stream_t* StreamTransport::stream() const {
+    if (kind_ == StreamKind::tcp) return static_cast<const TcpTransport*>(this)->streamOf();
+    return static_cast<const UnixTransport*>(this)->streamOf();
+}
+
+Reactor& StreamTransport::reactor() const {
+    return Reactor::of(stream()->loop);
+}
+
+int StreamTransport::fileDescriptor() const {
+    uv_os_fd_t fd = -1;
+    return uv_fileno(reinterpret_cast<const uv_handle_t*>(stream()), &fd) == 0 ? fd : -1;
+}
 
 StreamTransport::Extras& StreamTransport::extras() {
     if (!extras_) extras_ = std::make_unique<Extras>();
@@ -95,8 +131,8 @@ void StreamTransport::start(std::unique_ptr<Protocol> protocol, LostHook onLost)
     protocol_ = std::move(protocol);
     if (onLost) extras().onLost = std::move(onLost);
     started_ = true;
-    reactor_.track(*this);
-    if (kind_ == StreamKind::tcp) uv_tcp_nodelay(&handle_.tcp, 1);
+    reactor().track(*this);
+    if (kind_ == StreamKind::tcp) uv_tcp_nodelay(tcpHandle(), 1);
     startReading();
     callProtocol("connectionMade", [this] { protocol_->makeConnection(*this); });
 }
@@ -130,7 +166,7 @@ void StreamTransport::onAlloc(uv_handle_t* handle, std::size_t, uv_buf_t* buf) {
     // connection holds none, and dataReceived sees it only during the call.
     // Starts on a cache line: the kernel's copy into a misaligned buffer
     // (malloc gives 16-byte alignment) costs several times more per byte.
-    std::span<char> buffer = owner(handle->data)->reactor_.readBuffer();
+    std::span<char> buffer = owner(handle->data)->reactor().readBuffer();
     void* start = buffer.data();
     std::size_t size = buffer.size();
     std::align(cacheLine, size - cacheLine, start, size);
@@ -180,8 +216,7 @@ void StreamTransport::resumeProducing() {
 bool StreamTransport::canWriteDirectly() const {
     if (pullProducer_) return false;
     if (!writing_) return true;
-    const auto* stream = reinterpret_cast<const uv_stream_t*>(&handle_);
-    return stream->write_queue_size == 0 && extras_->queued.empty();
+    return stream()->write_queue_size == 0 && extras_->queued.empty();
 }
 
 std::size_t StreamTransport::tryWrite(const uv_buf_t* bufs, unsigned count) {
@@ -317,9 +352,8 @@ void StreamTransport::drained() {
 
 std::size_t StreamTransport::bufferSize() const {
     // libuv keeps the count of bytes handed to uv_write but not yet sent.
-    const auto* stream = reinterpret_cast<const uv_stream_t*>(&handle_);
     const std::size_t queued = extras_ ? extras_->queuedBytes : 0;
-    return queued + (closing_ ? 0 : stream->write_queue_size);
+    return queued + (closing_ ? 0 : stream()->write_queue_size);
 }
 
 void StreamTransport::setWriteBufferWaterMarks(std::size_t high, std::size_t low) {
@@ -449,7 +483,7 @@ void StreamTransport::onClose(uv_handle_t* handle) {
 
 void StreamTransport::finish() {
     if (!started_) return;  // discarded before it had a protocol
-    reactor_.untrack(*this);
+    reactor().untrack(*this);
     Extras& state = extras();
     pullProducer_ = false;
     if (Producer* producer = std::exchange(state.producer, nullptr)) {
@@ -470,7 +504,7 @@ void StreamTransport::finish() {
 // nothing), from what closeWith kept afterwards.
 Address StreamTransport::socketAddress(bool peer) const {
     uv_os_fd_t fd = -1;
-    if (uv_fileno(reinterpret_cast<const uv_handle_t*>(&handle_), &fd) != 0) return Address();
+    if (uv_fileno(reinterpret_cast<const uv_handle_t*>(stream()), &fd) != 0) return Address();
     sockaddr_storage address{};
     socklen_t length = sizeof address;
     auto* name = reinterpret_cast<sockaddr*>(&address);
@@ -504,13 +538,13 @@ Address StreamTransport::cachedAddress(bool peer) const {
 
 bool StreamTransport::setTcpNoDelay(bool enabled) {
     if (kind_ != StreamKind::tcp || closing_) return false;
-    return uv_tcp_nodelay(&handle_.tcp, enabled ? 1 : 0) == 0;
+    return uv_tcp_nodelay(tcpHandle(), enabled ? 1 : 0) == 0;
 }
 
 bool StreamTransport::setTcpKeepAlive(bool enabled, std::chrono::seconds idle) {
     if (kind_ != StreamKind::tcp || closing_) return false;
     auto delay = static_cast<unsigned>(std::max<std::chrono::seconds::rep>(idle.count(), 1));
-    return uv_tcp_keepalive(&handle_.tcp, enabled ? 1 : 0, delay) == 0;
+    return uv_tcp_keepalive(tcpHandle(), enabled ? 1 : 0, delay) == 0;
 }
 
 std::unique_ptr<Protocol> StreamTransport::exchangeProtocol(std::unique_ptr<Protocol> replacement) {

@@ -12,6 +12,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace twine::detail {
@@ -36,8 +37,10 @@ public:
     /// connects into stream(), then calls start() or discard().
     static StreamTransport* create(Reactor& reactor, StreamKind kind);
 
-    uv_stream_t* stream() { return reinterpret_cast<uv_stream_t*>(&handle_); }
-    uv_handle_t* handle() { return reinterpret_cast<uv_handle_t*>(&handle_); }
+    /// The libuv handle: a uv_tcp_t or a uv_pipe_t, as kind() says.
+    uv_stream_t* stream() { return const_cast<uv_stream_t*>(std::as_const(*this).stream()); }
+    const uv_stream_t* stream() const;
+    uv_handle_t* handle() { return reinterpret_cast<uv_handle_t*>(stream()); }
     StreamKind kind() const { return kind_; }
 
     /// Takes the protocol, registers with the reactor, starts reading and
@@ -62,10 +65,7 @@ public:
     bool setTcpNoDelay(bool enabled) override;
     bool setTcpKeepAlive(bool enabled, std::chrono::seconds idle) override;
     std::unique_ptr<Protocol> exchangeProtocol(std::unique_ptr<Protocol> replacement) override;
-    int fileDescriptor() const override {
-        uv_os_fd_t fd = -1;
-        return uv_fileno(reinterpret_cast<const uv_handle_t*>(&handle_), &fd) == 0 ? fd : -1;
-    }
+    int fileDescriptor() const override;
     /// Defined by the TLS part (transports/tls_start.cpp).
     void startTLS(const TLSOptions& options) override;
 
@@ -93,15 +93,19 @@ private:
     // use: an idle connection is then little more than its libuv handle.
     struct Extras;
 
-    StreamTransport(Reactor& reactor, StreamKind kind);
+protected:
+    explicit StreamTransport(StreamKind kind);
     ~StreamTransport() override;
 
+private:
     static void onAlloc(uv_handle_t* handle, std::size_t suggested, uv_buf_t* buf);
     static void onRead(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf);
     static void onWrite(uv_write_t* request, int status);
     static void onShutdown(uv_shutdown_t* request, int status);
     static void onClose(uv_handle_t* handle);
 
+    Reactor& reactor() const;
+    uv_tcp_t* tcpHandle() { return reinterpret_cast<uv_tcp_t*>(stream()); }
     Extras& extras();
     void readEnded();
     void startReading();
@@ -127,7 +131,6 @@ private:
     Address socketAddress(bool peer) const;
     Address cachedAddress(bool peer) const;
 
-    Reactor& reactor_;
     std::unique_ptr<Protocol> protocol_;
     std::unique_ptr<Extras> extras_;
 
@@ -142,11 +145,8 @@ private:
     bool writeClosed_ : 1 = false;
     bool closing_ : 1 = false;
     bool pullProducer_ : 1 = false;  // a non-streaming producer is registered
-
-    union {
-        uv_tcp_t tcp;
-        uv_pipe_t pipe;
-    } handle_;
+    // The handle itself lives in the subclass made for its kind (a uv_pipe_t
+    // is 16 bytes larger than a uv_tcp_t): stream_transport.cpp.
 };
 
 }  // namespace twine::detail

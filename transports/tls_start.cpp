@@ -10,7 +10,7 @@ void StreamTransport::startTLS(const TLSOptions& options) {
     if (!started_ || disconnecting() || !protocol_) {
         throw TLSError("startTLS needs a live connection");
     }
-    detail::startTLS(*this, reactor_, options);
+    detail::startTLS(*this, reactor(), options);
 }
 
 }  // namespace twine::detail
