@@ -109,7 +109,17 @@ void IncomingFile::write(std::string_view data) {
     if (data.size() > info_.size - position_) {
         throw TransferError(code::unexpected, "more data than announced for '" + name_.str() + "'");
     }
-    hash_.update(data);
+    while (!data.empty()) {
+        // Hashed piece by piece, so each is still in the cache when written.
+        std::string_view piece = data.substr(0, writePiece);
+        hash_.update(piece);
+        writeAt(piece);
+        data.remove_prefix(piece.size());
+    }
+    startWriteback();
+}
+
+void IncomingFile::writeAt(std::string_view data) {
     while (!data.empty()) {
         ssize_t done =
             ::pwrite(part_.get(), data.data(), data.size(), static_cast<off_t>(position_));
@@ -118,7 +128,6 @@ void IncomingFile::write(std::string_view data) {
         position_ += static_cast<std::uint64_t>(done);
         data.remove_prefix(static_cast<std::size_t>(done));
     }
-    startWriteback();
 }
 
 void IncomingFile::startWriteback() {

@@ -1,3 +1,4 @@
+#include <twine/core/reactor.hpp>
 #include <twine/core/reactor_time.hpp>
 #include <twine/protocols/filetransfer/auth.hpp>
 #include <twine/protocols/filetransfer/resume.hpp>
@@ -7,6 +8,7 @@
 #include <sys/stat.h>
 
 #include <cstdio>
+#include <system_error>
 
 namespace twine::filetransfer {
 
@@ -68,6 +70,15 @@ TransferProtocol::TransferProtocol(Role role, std::string token, ReactorTime& ti
     : role_(role), token_(std::move(token)), time_(time), observer_(observer) {
     setDelimiter("\n");
     setMaxLength(Message::maxLineLength);
+    if (auto* reactor = dynamic_cast<Reactor*>(&time)) {
+        setWriteBehind(
+            [reactor](std::function<void()> fn) { reactor->callFromThread(std::move(fn)); });
+    }
+}
+
+void TransferProtocol::setWriteBehind(WriteBehind::Post post, WriteBehind::Options options) {
+    post_ = std::move(post);
+    writeOptions_ = options;
 }
 
 TransferProtocol::~TransferProtocol() {
@@ -369,7 +380,39 @@ void TransferProtocol::onData(const Message& message) {
     observer_.fileStarted(incoming_->info(), offset, false);
     rawRemaining_ = length;
     rawMoved_ = 0;
+    startWriter(length);
     if (length > 0) setRawMode();
+}
+
+void TransferProtocol::startWriter(std::uint64_t length) {
+    // A small file is not worth a thread: it is written on the loop as it comes.
+    if (!post_ || length < writeOptions_.bufferSize) return;
+    IncomingFile* file = incoming_.get();
+    WriteBehind::Events events;
+    events.writable = [this] {
+        if (!writer_->finishing()) resumeAfterWriter();
+    };
+    events.failed = [this](const TransferError& error) { failIncoming(error); };
+    events.finished = [this](const TransferError* error) { fileWritten(error); };
+    try {
+        writer_ = std::make_unique<WriteBehind>(
+            post_, [file](std::string_view data) { file->write(data); }, std::move(events),
+            writeOptions_);
+    } catch (const std::system_error&) {
+        // No thread to be had: written on the loop, as a small file is.
+    }
+}
+
+void TransferProtocol::pauseForWriter() {
+    if (waitingForWriter_) return;
+    waitingForWriter_ = true;
+    pauseProducing();
+}
+
+void TransferProtocol::resumeAfterWriter() {
+    if (!waitingForWriter_) return;
+    waitingForWriter_ = false;
+    if (!closing_) resumeProducing();  // also delivers what arrived meanwhile
 }
 
 void TransferProtocol::rawDataReceived(std::string_view data) {
@@ -377,7 +420,11 @@ void TransferProtocol::rawDataReceived(std::string_view data) {
     std::size_t take =
         static_cast<std::size_t>(std::min<std::uint64_t>(rawRemaining_, data.size()));
     try {
-        incoming_->write(data.substr(0, take));
+        if (writer_) {
+            writer_->write(data.substr(0, take));
+        } else {
+            incoming_->write(data.substr(0, take));
+        }
     } catch (const TransferError& error) {
         failIncoming(error);
         return;
@@ -385,6 +432,8 @@ void TransferProtocol::rawDataReceived(std::string_view data) {
     rawRemaining_ -= take;
     rawMoved_ += take;
     observer_.fileProgress(incoming_->info(), rawMoved_);
+    // Paused, the rest of this read (DONE, say) waits in the line buffer.
+    if (writer_ && writer_->full()) pauseForWriter();
     if (rawRemaining_ == 0) setLineMode(data.substr(take));
 }
 
@@ -392,12 +441,23 @@ void TransferProtocol::failIncoming(const TransferError& error) {
     // Mid-file the stream cannot be resynchronised: report, drop the
     // partial (a full disk must not keep half a file), and close.
     std::string name = incoming_->info().name;
+    if (writer_) {
+        writer_->cancel();
+        writer_.reset();
+    }
     incoming_->discard();
     incoming_.reset();
     observer_.fileFailed(name, error.code(), error.what());
     sendFileError(name, error.code(), error.what());
     closing_ = true;
     peerError_ = error.what();
+    if (waitingForWriter_) {
+        // Read (and drop) until closed, as when the writer keeps up:
+        // closing with bytes unread would reset the connection and could
+        // cost the peer our ERROR.
+        waitingForWriter_ = false;
+        resumeProducing();
+    }
     transport().loseConnection();
 }
 
@@ -406,27 +466,63 @@ void TransferProtocol::onDone(const Message& message) {
         unexpected("DONE");
     }
     std::string digest = message.getHex("sha256", Sha256::size);
+    if (writer_) {
+        // Nothing more is read until the worker has written, verified and
+        // renamed the file: the next message is handled as if DONE took that long.
+        pauseForWriter();
+        writer_->finish([file = incoming_.get(), digest] { file->finish(digest); });
+        return;
+    }
     std::unique_ptr<IncomingFile> file = std::move(incoming_);
     try {
         file->finish(digest);
     } catch (const TransferError& error) {
-        sendFileError(file->info().name, error.code(), error.what());
-        observer_.fileFailed(file->info().name, error.code(), error.what());
+        reportFinished(*file, &error);
         return;
     }
-    send(Message("OK").set("name", file->info().name).set("size", file->info().size));
-    observer_.fileFinished(file->info(), rawMoved_);
+    reportFinished(*file, nullptr);
+}
+
+void TransferProtocol::fileWritten(const TransferError* error) {
+    writer_.reset();
+    std::unique_ptr<IncomingFile> file = std::move(incoming_);
+    reportFinished(*file, error);
+    resumeAfterWriter();
+}
+
+void TransferProtocol::reportFinished(const IncomingFile& file, const TransferError* error) {
+    const FileInfo& info = file.info();
+    if (error != nullptr) {
+        sendFileError(info.name, error->code(), error->what());
+        observer_.fileFailed(info.name, error->code(), error->what());
+        return;
+    }
+    send(Message("OK").set("name", info.name).set("size", info.size));
+    observer_.fileFinished(info, rawMoved_);
+}
+
+void TransferProtocol::incomingLost() {
+    bool completed = false;
+    if (writer_) {
+        writer_->stop();  // what arrived is written, kept for a resume
+        completed = writer_->completed();
+        writer_.reset();
+    }
+    if (completed) {
+        // The worker renamed the file just before the connection went.
+        observer_.fileFinished(incoming_->info(), rawMoved_);
+    } else {
+        observer_.fileFailed(incoming_->info().name, "connection-lost",
+                             "connection lost after " + std::to_string(incoming_->written()) +
+                                 " bytes (kept for resume)");
+    }
+    incoming_.reset();
 }
 
 void TransferProtocol::connectionLost(const Failure& reason) {
     cancelHandshakeTimer();
     std::string error = peerError_;
-    if (incoming_) {
-        observer_.fileFailed(incoming_->info().name, "connection-lost",
-                             "connection lost after " + std::to_string(incoming_->written()) +
-                                 " bytes (kept for resume)");
-        incoming_.reset();
-    }
+    if (incoming_) incomingLost();
     if (current_) {
         if (current_->sender) current_->sender->stopProducing();
         observer_.fileFailed(current_->entry.info.name, "connection-lost",

@@ -6,6 +6,7 @@
 #include <twine/protocols/filetransfer/receive_root.hpp>
 #include <twine/protocols/filetransfer/transfer_error.hpp>
 #include <twine/protocols/filetransfer/transfer_observer.hpp>
+#include <twine/protocols/filetransfer/write_behind.hpp>
 #include <twine/protocols/line_receiver.hpp>
 
 #include <twine/core/delayed_call.hpp>
@@ -46,6 +47,13 @@ public:
     void connectionLost(const Failure& reason) override;
 
     bool isAuthenticated() const { return state_ == State::ready; }
+
+    /// How received files of a buffer or more are written: on a worker
+    /// thread (WriteBehind) whose results `post` brings back to the loop
+    /// thread. Under a Reactor the constructor sets its callFromThread;
+    /// without one (a Clock in tests) files are written on the loop thread
+    /// unless this is called. An empty `post` writes on the loop thread.
+    void setWriteBehind(WriteBehind::Post post, WriteBehind::Options options = {});
 
 protected:
     void send(const Message& message);
@@ -97,7 +105,13 @@ private:
     void onDirectory(const Message& message);
     void onData(const Message& message);
     void onDone(const Message& message);
+    void startWriter(std::uint64_t length);
+    void pauseForWriter();
+    void resumeAfterWriter();
+    void fileWritten(const TransferError* error);
+    void reportFinished(const IncomingFile& file, const TransferError* error);
     void failIncoming(const TransferError& error);
+    void incomingLost();
 
     Role role_;
     std::string token_;
@@ -117,6 +131,12 @@ private:
     std::unique_ptr<IncomingFile> incoming_;
     std::uint64_t rawRemaining_ = 0;
     std::uint64_t rawMoved_ = 0;
+    WriteBehind::Post post_;
+    WriteBehind::Options writeOptions_;
+    // Declared after incoming_, so it is joined before the file it writes goes.
+    std::unique_ptr<WriteBehind> writer_;
+    // Reading is paused until the writer frees a buffer or finishes the file.
+    bool waitingForWriter_ = false;
 };
 
 /// Parses the FILE / DIR fields; throws TransferError("bad-message").

@@ -9,6 +9,7 @@
 #include <doctest/doctest.h>
 
 #include "temp_files.hpp"
+#include "test_ft_posted_calls.hpp"
 
 #include <filesystem>
 #include <fstream>
@@ -23,6 +24,7 @@ using ft::Message;
 
 namespace {
 
+using twine::testing::PostedCalls;
 using twine::testing::readFile;
 using twine::testing::TempDir;
 using twine::testing::writeFile;
@@ -116,6 +118,63 @@ std::unique_ptr<Link> pushLink(const fs::path& root, std::vector<std::string> pa
         ft::TransferClient::Push{std::move(paths)}, clientToken, link->clock, link->clientEvents);
     link->connect();
     return link;
+}
+
+// A server authenticated by a client that then stays silent, so that the
+// test can speak for the client.
+std::unique_ptr<Link> authenticatedServer(const fs::path& root) {
+    auto link = std::make_unique<Link>();
+    link->server = std::make_unique<ft::TransferServer>(rootAt(root), "token", link->clock,
+                                                        link->serverEvents);
+    // A client pushing nothing; the handshake only: it is stopped before BYE.
+    link->client = std::make_unique<ft::TransferClient>(ft::TransferClient::Fetch{{}, nullptr},
+                                                        "token", link->clock, link->clientEvents);
+    link->connect();
+    for (int i = 0; i < 3; ++i) {
+        std::string toServer = link->clientSide.value();
+        std::string toClient = link->serverSide.value();
+        link->clientSide.clear();
+        link->serverSide.clear();
+        std::size_t bye = toServer.find("BYE");
+        if (bye != std::string::npos) toServer.resize(bye);
+        link->server->dataReceived(toServer);
+        link->client->dataReceived(toClient);
+    }
+    REQUIRE(link->server->isAuthenticated());
+    link->serverSide.clear();
+    return link;
+}
+
+// Small buffers, so that a file of a few hundred KiB goes through the
+// writer thread and fills it.
+constexpr ft::WriteBehind::Options smallBuffers{2, 64 * 1024};
+
+// Pumps until the session is over, running what the receiver's writer
+// thread posts whenever the bytes stop moving (the writer is behind).
+void pumpWithWriter(Link& link, PostedCalls& loop) {
+    for (int round = 0; round < 100000; ++round) {
+        link.pump();
+        if (link.client->completed() || link.clientSide.disconnecting() ||
+            link.serverSide.disconnecting()) {
+            return;
+        }
+        REQUIRE(loop.runOne());
+    }
+}
+
+// FILE and DATA for `content`, as a client pushing it sends them.
+std::string offerAndData(const std::string& name, const std::string& content) {
+    ft::FileInfo info;
+    info.name = name;
+    info.size = content.size();
+    info.mode = 0644;
+    return ft::offerFor(info).encode() + "\n" +
+           Message("DATA")
+               .set("name", name)
+               .set("offset", 0)
+               .set("length", content.size())
+               .encode() +
+           "\n";
 }
 
 }  // namespace
@@ -290,26 +349,8 @@ TEST_CASE("hostile input to a server gives a clear error and a closed connection
 TEST_CASE("a pushed name that escapes the root is refused and nothing is written outside") {
     TempDir root;
     fs::path outside = root.path.parent_path() / (root.path.filename().string() + "-outside");
-    Link link;
-    link.server = std::make_unique<ft::TransferServer>(rootAt(root.path), "token", link.clock,
-                                                       link.serverEvents);
-    // A client pushing nothing, so the test can speak for it after the handshake.
-    link.client = std::make_unique<ft::TransferClient>(ft::TransferClient::Fetch{{}, nullptr},
-                                                       "token", link.clock, link.clientEvents);
-    link.server->makeConnection(link.serverSide);
-    link.client->makeConnection(link.clientSide);
-    // Handshake only: stop before the client says BYE.
-    for (int i = 0; i < 3; ++i) {
-        std::string toServer = link.clientSide.value();
-        std::string toClient = link.serverSide.value();
-        link.clientSide.clear();
-        link.serverSide.clear();
-        std::size_t bye = toServer.find("BYE");
-        if (bye != std::string::npos) toServer.resize(bye);
-        link.server->dataReceived(toServer);
-        link.client->dataReceived(toClient);
-    }
-    REQUIRE(link.server->isAuthenticated());
+    auto owned = authenticatedServer(root.path);
+    Link& link = *owned;
     for (std::string name :
          {std::string("../escape"), std::string("/abs"), std::string("a/../../b"),
           std::string("a\\..\\b"), std::string("a\0b", 3), std::string(".x.part"),
@@ -351,4 +392,66 @@ TEST_CASE("an authenticated session is not timed out") {
     link->clock.advance(ft::TransferProtocol::handshakeTimeout * 2);
     CHECK(link->clock.getDelayedCalls().empty());
     link->close();
+}
+
+TEST_CASE("files written behind the loop arrive whole and reading resumes after each") {
+    TempDir local, remote;
+    PostedCalls loop;  // outlives the link, whose writer thread posts to it
+    std::string first = randomish(1024 * 1024 + 4321);
+    std::string second = randomish(300000);
+    writeFile(local.path / "first.bin", first);
+    writeFile(local.path / "small", "tiny");  // under a buffer: written on the loop
+    writeFile(local.path / "second.bin", second);
+    auto link =
+        pushLink(remote.path, {(local.path / "first.bin").string(), (local.path / "small").string(),
+                               (local.path / "second.bin").string()});
+    link->server->setWriteBehind(loop.post(), smallBuffers);
+    pumpWithWriter(*link, loop);
+    CHECK(link->client->completed());
+    CHECK(link->clientEvents.failed.empty());
+    CHECK(link->serverEvents.finished ==
+          std::vector<std::string>{"first.bin", "small", "second.bin"});
+    CHECK(readFile(remote.path / "first.bin") == first);
+    CHECK(readFile(remote.path / "small") == "tiny");
+    CHECK(readFile(remote.path / "second.bin") == second);
+    CHECK(loop.posted() >= 2);  // the big files' results came from the writer thread
+    CHECK(link->serverSide.producerState() == twine::StringTransport::ProducerState::producing);
+    link->close();
+    CHECK(link->serverEvents.ended.empty());
+}
+
+TEST_CASE("a hash mismatch found behind the loop is reported and leaves no file") {
+    TempDir root;
+    PostedCalls loop;
+    auto link = authenticatedServer(root.path);
+    link->server->setWriteBehind(loop.post(), smallBuffers);
+    std::string content = randomish(300000);
+    link->server->dataReceived(offerAndData("f", content) + content +
+                               "DONE name=f sha256=" + ft::toHex(std::string(32, 'x')) + "\n");
+    while (link->serverSide.value().find("ERROR") == std::string::npos) REQUIRE(loop.runOne());
+    CHECK(link->serverSide.value().find("ERROR name=f code=hash-mismatch") != std::string::npos);
+    CHECK(link->serverEvents.failed["f"] == "hash-mismatch");
+    CHECK(loop.posted() >= 1);
+    CHECK(fs::is_empty(root.path));
+    // The session goes on: the next offer is read and answered.
+    CHECK_FALSE(link->serverSide.disconnecting());
+    link->serverSide.clear();
+    link->server->dataReceived("FILE name=g size=0 mode=644 mtime=0\n");
+    CHECK(link->serverSide.value().find("RESUME name=g") == 0);
+}
+
+TEST_CASE("a connection lost mid-file keeps every byte received behind the loop for a resume") {
+    TempDir root;
+    PostedCalls loop;
+    auto link = authenticatedServer(root.path);
+    link->server->setWriteBehind(loop.post(), smallBuffers);
+    std::string content = randomish(300000);
+    link->server->dataReceived(offerAndData("f", content) + content.substr(0, 200001));
+    // More than its two buffers arrived at once: it stopped reading.
+    CHECK(link->serverSide.producerState() == twine::StringTransport::ProducerState::paused);
+    link->server->connectionLost(twine::ConnectionLost());
+    CHECK(readFile(root.path / ".f.part") == content.substr(0, 200001));
+    CHECK_FALSE(fs::exists(root.path / "f"));
+    CHECK(link->serverEvents.failed["f"] == "connection-lost");
+    loop.runPending();  // reports that arrive after the writer is gone do nothing
 }
