@@ -18,6 +18,7 @@
 #include <twine/transports/endpoints.hpp>
 
 #include <fcntl.h>
+#include <malloc.h>
 #include <signal.h>
 #include <unistd.h>
 #include <CLI/CLI.hpp>
@@ -147,9 +148,20 @@ void addCommon(CLI::App* command, Options& options) {
     command->add_flag("-q,--quiet", options.quiet, "print only errors");
 }
 
+// A transfer allocates and frees chunks of 128-256 KiB all the time. With
+// glibc's defaults those come from fresh mmaps or from heap top that is
+// trimmed and grown again, and every page of them faults in anew: measured
+// here, 1 GiB over TLS took 2.7-3.5 s with the defaults and 2.3-2.5 s with
+// these (the sender's CPU time fell by a third). Peak RSS stays within 20 MiB.
+void keepFreedChunksForReuse() {
+    mallopt(M_MMAP_THRESHOLD, 4 << 20);
+    mallopt(M_TRIM_THRESHOLD, 64 << 20);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
+    keepFreedChunksForReuse();
     Options options;
     CLI::App app{"twine-ft: fast, verified, resumable file transfer"};
     app.require_subcommand(1);
