@@ -43,6 +43,10 @@ struct ConnectOptions {
     Duration timeout = std::chrono::seconds(30);
     /// The local address to bind before connecting, if any.
     std::optional<Address> bindAddress;
+    /// Happy Eyeballs (RFC 8305): when a name resolves to several addresses,
+    /// the next attempt starts when the previous one fails or after this
+    /// long, whichever comes first; the first to connect wins.
+    Duration attemptDelay = std::chrono::milliseconds(250);
 };
 
 struct UDPListenOptions {

@@ -42,6 +42,23 @@ bool isInvalidName(std::string host) {
     return host == "invalid" || std::string_view(host).ends_with(".invalid");
 }
 
+// RFC 8305 section 4: alternate the address families, starting with the
+// resolver's first choice, so that a broken family costs one attempt delay.
+void interleaveFamilies(std::vector<Address>& addresses) {
+    if (addresses.size() < 3) return;
+    const Address::Family first = addresses.front().family();
+    std::vector<Address> preferred;
+    std::vector<Address> other;
+    for (Address& address : addresses) {
+        (address.family() == first ? preferred : other).push_back(std::move(address));
+    }
+    addresses.clear();
+    for (std::size_t i = 0; i < std::max(preferred.size(), other.size()); ++i) {
+        if (i < preferred.size()) addresses.push_back(std::move(preferred[i]));
+        if (i < other.size()) addresses.push_back(std::move(other[i]));
+    }
+}
+
 Failure connectError(const std::string& where, int status) {
     const std::string detail = where + ": " + uvErrorText(status);
     if (status == UV_ECONNREFUSED) {
@@ -115,13 +132,13 @@ void StreamConnector::begin(std::uint64_t generation) {
     lastError_ = UV_ECONNREFUSED;
     if (kind_ == StreamKind::unixSocket) {
         addresses_.push_back(Address::unixPath(destination_));
-        tryNext();
+        startNextAttempt();
         return;
     }
     if (Address literal = Address::fromIp(destination_, port_);
         literal.family() != Address::Family::none) {
         addresses_.push_back(literal);
-        tryNext();
+        startNextAttempt();
         return;
     }
     if (isInvalidName(destination_)) {
@@ -180,21 +197,43 @@ void StreamConnector::resolved(int status, const addrinfo* results) {
         failed(DNSLookupError("Couldn't resolve " + destination_ + ": no address"));
         return;
     }
-    tryNext();
+    interleaveFamilies(addresses_);
+    startNextAttempt();
 }
 
 // ---- Attempts ----
 
-// Tries the resolved addresses in order until one connects; only the last
-// failure reaches the factory.
-void StreamConnector::tryNext() {
+// Starts an attempt on the next address (skipping those that fail at once).
+// The attempts race: the one after starts when an attempt fails or when the
+// attempt delay passes. The connect fails, with the last error, only when
+// no address is left and no attempt is pending.
+void StreamConnector::startNextAttempt() {
+    if (nextAttempt_.active()) nextAttempt_.cancel();
     while (nextAddress_ < addresses_.size()) {
         const Address address = addresses_[nextAddress_++];
         int status = kind_ == StreamKind::tcp ? attemptTCP(address) : attemptUNIX(address);
-        if (status == 0) return;
+        if (status == 0) {
+            scheduleNextAttempt();
+            return;
+        }
         lastError_ = status;
     }
-    failed(connectError(getDestination().toString(), lastError_));
+    if (pending_.empty()) failed(connectError(getDestination().toString(), lastError_));
+}
+
+void StreamConnector::scheduleNextAttempt() {
+    if (nextAddress_ >= addresses_.size()) return;
+    nextAttempt_ = reactor_.callLater(
+        options_.attemptDelay, [weak = weak_from_this(), generation = generation_] {
+            auto self = weak.lock();
+            if (!self || self->generation_ != generation || self->state_ != State::connecting)
+                return;
+            self->startNextAttempt();
+        });
+}
+
+void StreamConnector::addPending(StreamTransport* transport, std::uint64_t attempt) {
+    pending_.push_back(Pending{transport, attempt});
 }
 
 int StreamConnector::attemptTCP(const Address& address) {
@@ -221,8 +260,8 @@ int StreamConnector::attemptTCP(const Address& address) {
         transport->discard();
         return status;
     }
+    addPending(transport, attempt->attempt);
     attempt.release();
-    pending_ = transport;
     return 0;
 }
 
@@ -247,8 +286,8 @@ int StreamConnector::attemptUNIX(const Address& address) {
         transport->discard();
         return status;
     }
-    pending_ = transport;
     const std::uint64_t attempt = ++attempt_;
+    addPending(transport, attempt);
     reactor_.callLater(Duration(0),
                        [self = shared_from_this(), attempt] { self->attemptDone(attempt, 0); });
     return 0;
@@ -261,18 +300,22 @@ void StreamConnector::onConnect(uv_connect_t* request, int status) {
 }
 
 void StreamConnector::attemptDone(std::uint64_t attempt, int status) {
-    if (attempt != attempt_ || state_ != State::connecting || pending_ == nullptr) return;
+    auto it = std::find_if(pending_.begin(), pending_.end(),
+                           [attempt](const Pending& p) { return p.attempt == attempt; });
+    if (it == pending_.end() || state_ != State::connecting) return;
+    StreamTransport* transport = it->transport;
+    pending_.erase(it);
     if (status < 0) {
-        stopAttempt();
+        transport->discard();
         lastError_ = status;
-        tryNext();
+        startNextAttempt();
         return;
     }
-    connected();
+    connected(transport);
 }
 
-void StreamConnector::connected() {
-    StreamTransport* transport = std::exchange(pending_, nullptr);
+void StreamConnector::connected(StreamTransport* transport) {
+    stopAttempt();  // the attempts that lost the race
     if (timeout_.active()) timeout_.cancel();
     state_ = State::connected;
     transport_ = transport;
@@ -295,10 +338,10 @@ void StreamConnector::connected() {
 
 // ---- Endings ----
 
-// Gives up the attempt in progress: its callbacks become stale.
+// Gives up the attempts in progress: their callbacks become stale.
 void StreamConnector::stopAttempt() {
-    ++attempt_;
-    if (pending_ != nullptr) std::exchange(pending_, nullptr)->discard();
+    if (nextAttempt_.active()) nextAttempt_.cancel();
+    for (const Pending& pending : std::exchange(pending_, {})) pending.transport->discard();
     if (resolving_ != nullptr) {
         uv_cancel(reinterpret_cast<uv_req_t*>(std::exchange(resolving_, nullptr)));
     }

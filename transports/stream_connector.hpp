@@ -18,9 +18,10 @@
 namespace twine::detail {
 
 /// An outgoing TCP or Unix connection, as Twisted's tcp.Connector: resolves
-/// the host name (asynchronously, on libuv's thread pool), tries each address
-/// in order, gives up after the timeout, and tells the factory how it went.
-/// It can connect() again after a failure or a loss.
+/// the host name (asynchronously, on libuv's thread pool), tries its
+/// addresses Happy Eyeballs style (RFC 8305: families alternated, attempts
+/// staggered and raced), gives up after the timeout, and tells the factory
+/// how it went. It can connect() again after a failure or a loss.
 class StreamConnector final : public Connector,
                               public Resource,
                               public std::enable_shared_from_this<StreamConnector> {
@@ -49,12 +50,14 @@ private:
     void resolve();
     static void onResolved(uv_getaddrinfo_t* request, int status, addrinfo* results);
     void resolved(int status, const addrinfo* results);
-    void tryNext();
+    void startNextAttempt();
+    void scheduleNextAttempt();
     int attemptTCP(const Address& address);
     int attemptUNIX(const Address& address);
+    void addPending(StreamTransport* transport, std::uint64_t attempt);
     static void onConnect(uv_connect_t* request, int status);
     void attemptDone(std::uint64_t attempt, int status);
-    void connected();
+    void connected(StreamTransport* transport);
     void failed(const Failure& reason);
     void lost(const Failure& reason);
     void stopAttempt();
@@ -70,18 +73,25 @@ private:
     State state_ = State::disconnected;
     bool factoryStarted_ = false;
     bool tracked_ = false;
-    // Bumped by every connect() and every attempt: a callback that carries an
-    // older number belongs to an attempt given up on, and does nothing.
+    // Bumped by every connect(): a callback that carries an older number
+    // belongs to a connect given up on, and does nothing.
     std::uint64_t generation_ = 0;
+    // Numbers the attempts; a result for one no longer pending is dropped.
     std::uint64_t attempt_ = 0;
+
+    struct Pending {
+        StreamTransport* transport;
+        std::uint64_t attempt;
+    };
 
     std::vector<Address> addresses_;
     std::size_t nextAddress_ = 0;
     int lastError_ = 0;
     uv_getaddrinfo_t* resolving_ = nullptr;
-    StreamTransport* pending_ = nullptr;    // being connected
+    std::vector<Pending> pending_;          // racing to connect
     StreamTransport* transport_ = nullptr;  // connected
     DelayedCall timeout_;
+    DelayedCall nextAttempt_;
 };
 
 }  // namespace twine::detail
