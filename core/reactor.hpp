@@ -119,6 +119,12 @@ public:
     template <class F>
     auto deferToThread(F fn) -> Deferred<std::remove_cvref_t<std::invoke_result_t<F&>>>;
 
+    // Names.
+    /// As Twisted's reactor.resolve: the first IPv4 address of `name`, looked
+    /// up on libuv's thread pool (an IP literal comes back as it is). Fails
+    /// with DNSLookupError; cancelling the Deferred drops the lookup.
+    Deferred<std::string> resolve(const std::string& name);
+
     // System events, as Twisted's addSystemEventTrigger. A trigger may
     // return a Deferred<void>; the phase waits for it.
     using TriggerId = std::uint64_t;

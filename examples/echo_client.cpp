@@ -2,7 +2,7 @@
 // the server's answer and hangs up.
 //
 //     echo_client --connect tcp:host=localhost:port=1234 --message "hello alex!"
-//     echo_client --connect udp:host=127.0.0.1:port=1234   (one datagram; host is an IP)
+//     echo_client --connect udp:host=localhost:port=1234   (one datagram)
 
 #include <twine/core/datagram_protocol.hpp>
 #include <twine/core/factory.hpp>
@@ -129,23 +129,37 @@ private:
 
 int runUDP(const std::string& description, const std::string& message) {
     twine::Reactor reactor;
-    std::shared_ptr<UDPEchoClient> client;
+    std::string host;
+    std::uint16_t port = 0;
     try {
         auto parameters = twine::EndpointParameters::parse(description);
         parameters.bindPositional({"host", "port"});
-        const std::string host = parameters.require("host");
-        const auto port = parameters.takePort("port", false);
-        if (!port) parameters.fail("missing port");
+        host = parameters.require("host");
+        const auto given = parameters.takePort("port", false);
+        if (!given) parameters.fail("missing port");
+        port = *given;
         parameters.finish();
-        const bool ipv6 = host.find(':') != std::string::npos;
-        client = std::make_shared<UDPEchoClient>(reactor, host, *port, message);
-        reactor.listenUDP(0, client, {.interface = ipv6 ? "::" : "0.0.0.0"});
     } catch (const std::exception& error) {
         std::cerr << "echo_client: " << error.what() << "\n";
         return 2;
     }
+    // A name is looked up first (its IPv4 address, as Twisted's
+    // reactor.resolve): a connected UDP port takes an address.
+    std::shared_ptr<UDPEchoClient> client;
+    bool failed = false;
+    reactor.resolve(host)
+        .addCallback([&](const std::string& ip) {
+            const bool ipv6 = ip.find(':') != std::string::npos;
+            client = std::make_shared<UDPEchoClient>(reactor, ip, port, message);
+            reactor.listenUDP(0, client, {.interface = ipv6 ? "::" : "0.0.0.0"});
+        })
+        .addErrback([&](const twine::Failure& failure) {
+            std::cerr << "echo_client: " << failure.what() << "\n";
+            failed = true;
+            reactor.callLater(std::chrono::seconds(0), [&] { reactor.stop(); });
+        });
     reactor.run();
-    return client->failed() ? 1 : 0;
+    return failed || !client || client->failed() ? 1 : 0;
 }
 
 }  // namespace
@@ -156,7 +170,7 @@ int main(int argc, char** argv) {
     std::string message = "hello alex!";
     app.add_option("-c,--connect", description,
                    "Where to connect, as an endpoint (tcp:host=HOST:port=PORT, unix:path=PATH, "
-                   "udp:host=IP:port=PORT)")
+                   "udp:host=HOST:port=PORT)")
         ->capture_default_str();
     app.add_option("-m,--message", message, "What to send")->capture_default_str();
     try {

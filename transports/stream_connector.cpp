@@ -4,13 +4,11 @@
 #include <twine/core/protocol.hpp>
 #include <twine/transports/stream_connector.hpp>
 
-#include <netdb.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
-#include <cctype>
 #include <cerrno>
 #include <cstdio>
 #include <stdexcept>
@@ -19,12 +17,6 @@
 
 namespace twine::detail {
 
-struct StreamConnector::Resolution {
-    uv_getaddrinfo_t request{};
-    std::shared_ptr<StreamConnector> connector;
-    std::uint64_t generation = 0;
-};
-
 struct StreamConnector::Attempt {
     uv_connect_t request{};
     std::shared_ptr<StreamConnector> connector;
@@ -32,15 +24,6 @@ struct StreamConnector::Attempt {
 };
 
 namespace {
-
-// RFC 6761 section 6.4: names under "invalid." never resolve, and resolvers
-// should answer so at once instead of asking a name server.
-bool isInvalidName(std::string host) {
-    std::transform(host.begin(), host.end(), host.begin(),
-                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-    if (!host.empty() && host.back() == '.') host.pop_back();
-    return host == "invalid" || std::string_view(host).ends_with(".invalid");
-}
 
 // RFC 8305 section 4: alternate the address families, starting with the
 // resolver's first choice, so that a broken family costs one attempt delay.
@@ -141,62 +124,27 @@ void StreamConnector::begin(std::uint64_t generation) {
         startNextAttempt();
         return;
     }
-    if (isInvalidName(destination_)) {
-        failed(DNSLookupError("Couldn't resolve " + destination_ +
-                              ": names under .invalid never resolve (RFC 6761)"));
-        return;
-    }
     resolve();
 }
 
 // ---- Resolving ----
 
+// The pending lookup holds the connector, as a pending attempt does; it is
+// cancelled with the connect (stopAttempt).
 void StreamConnector::resolve() {
-    auto resolution = std::make_unique<Resolution>();
-    resolution->connector = shared_from_this();
-    resolution->generation = generation_;
-    resolution->request.data = resolution.get();
-    addrinfo hints{};
-    hints.ai_family = AF_UNSPEC;
-    hints.ai_socktype = SOCK_STREAM;
-    hints.ai_protocol = IPPROTO_TCP;
-    const std::string service = std::to_string(port_);
-    int status = uv_getaddrinfo(reactor_.uvLoop(), &resolution->request, onResolved,
-                                destination_.c_str(), service.c_str(), &hints);
-    if (status < 0) {
-        failed(DNSLookupError("Couldn't resolve " + destination_ + ": " + uvErrorText(status)));
-        return;
-    }
-    resolving_ = &resolution.release()->request;
+    lookup_.start(
+        reactor_.uvLoop(), destination_, port_, HostLookup::Families::any,
+        [self = shared_from_this()](std::vector<Address> addresses, const Failure* error) {
+            self->resolved(std::move(addresses), error);
+        });
 }
 
-void StreamConnector::onResolved(uv_getaddrinfo_t* request, int status, addrinfo* results) {
-    std::unique_ptr<Resolution> resolution(static_cast<Resolution*>(request->data));
-    StreamConnector& self = *resolution->connector;
-    guarded("Connector resolve", [&] {
-        if (self.resolving_ == request) self.resolving_ = nullptr;
-        if (resolution->generation != self.generation_ || self.state_ != State::connecting) return;
-        self.resolved(status, results);
-    });
-    uv_freeaddrinfo(results);
-}
-
-void StreamConnector::resolved(int status, const addrinfo* results) {
-    if (status < 0) {
-        failed(DNSLookupError("Couldn't resolve " + destination_ + ": " + uvErrorText(status)));
+void StreamConnector::resolved(std::vector<Address> addresses, const Failure* error) {
+    if (error != nullptr) {
+        failed(*error);
         return;
     }
-    for (const addrinfo* info = results; info != nullptr; info = info->ai_next) {
-        Address address = Address::fromSockaddr(info->ai_addr, info->ai_addrlen);
-        if (address.isIp() &&
-            std::find(addresses_.begin(), addresses_.end(), address) == addresses_.end()) {
-            addresses_.push_back(std::move(address));
-        }
-    }
-    if (addresses_.empty()) {
-        failed(DNSLookupError("Couldn't resolve " + destination_ + ": no address"));
-        return;
-    }
+    addresses_ = std::move(addresses);
     interleaveFamilies(addresses_);
     startNextAttempt();
 }
@@ -342,9 +290,7 @@ void StreamConnector::connected(StreamTransport* transport) {
 void StreamConnector::stopAttempt() {
     if (nextAttempt_.active()) nextAttempt_.cancel();
     for (const Pending& pending : std::exchange(pending_, {})) pending.transport->discard();
-    if (resolving_ != nullptr) {
-        uv_cancel(reinterpret_cast<uv_req_t*>(std::exchange(resolving_, nullptr)));
-    }
+    lookup_.cancel();
 }
 
 void StreamConnector::failed(const Failure& reason) {

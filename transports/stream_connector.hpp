@@ -5,6 +5,7 @@
 #include <twine/core/delayed_call.hpp>
 #include <twine/core/factory.hpp>
 #include <twine/core/failure.hpp>
+#include <twine/core/host_lookup.hpp>
 #include <twine/core/reactor.hpp>
 #include <twine/transports/stream_transport.hpp>
 
@@ -43,13 +44,11 @@ public:
     void abort() override { shutdown(); }
 
 private:
-    struct Resolution;
     struct Attempt;
 
     void begin(std::uint64_t generation);
     void resolve();
-    static void onResolved(uv_getaddrinfo_t* request, int status, addrinfo* results);
-    void resolved(int status, const addrinfo* results);
+    void resolved(std::vector<Address> addresses, const Failure* error);
     void startNextAttempt();
     void scheduleNextAttempt();
     int attemptTCP(const Address& address);
@@ -87,7 +86,7 @@ private:
     std::vector<Address> addresses_;
     std::size_t nextAddress_ = 0;
     int lastError_ = 0;
-    uv_getaddrinfo_t* resolving_ = nullptr;
+    HostLookup lookup_;
     std::vector<Pending> pending_;          // racing to connect
     StreamTransport* transport_ = nullptr;  // connected
     DelayedCall timeout_;

@@ -41,10 +41,6 @@ ConnectionLost lostWith(int status) {
 
 }  // namespace
 
-std::string uvErrorText(int status) {
-    return std::string(uv_strerror(status)) + " (" + uv_err_name(status) + ")";
-}
-
 struct StreamTransport::Extras {
     uv_write_t writeRequest{};
     uv_shutdown_t shutdownRequest{};

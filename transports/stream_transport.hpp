@@ -4,6 +4,7 @@
 #include <twine/core/failure.hpp>
 #include <twine/core/reactor.hpp>
 #include <twine/core/transport.hpp>
+#include <twine/core/uv_error.hpp>
 
 #include <uv.h>
 
@@ -19,9 +20,6 @@ namespace twine::detail {
 
 /// Which kind of socket a stream transport, port or connector works on.
 enum class StreamKind { tcp, unixSocket };
-
-/// "connection refused (ECONNREFUSED)": libuv's text for an error code.
-std::string uvErrorText(int status);
 
 /// One connection over a libuv stream, shared by TCP and Unix sockets (TLS
 /// layers on top by exchanging the protocol). It owns its protocol, lives on

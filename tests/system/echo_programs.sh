@@ -97,6 +97,24 @@ output=$(timeout 10 "$CLIENT" --connect "unix:$WORK/nobody.sock" 2>/dev/null) ||
 [[ $output == "Connection failed - goodbye!" && $status -eq 1 ]] ||
     fail "against a missing socket: status $status, output: $output"
 
+# --- UDP: one datagram and its echo; a host name is looked up first.
+start_server udp --listen udp:0:interface=127.0.0.1
+udp_line=$(next_line)
+[[ $udp_line =~ ^listening\ on\ udp:([0-9]+):interface=127\.0\.0\.1$ ]] ||
+    fail "unexpected UDP line: $udp_line"
+UDP_PORT=${BASH_REMATCH[1]}
+for host in 127.0.0.1 localhost; do
+    output=$(timeout 10 "$CLIENT" --connect "udp:host=$host:port=$UDP_PORT")
+    [[ $output == "Server said: hello alex!" ]] || fail "over UDP to $host it printed: $output"
+done
+status=0
+timeout 10 "$CLIENT" --connect "udp:host=nowhere.invalid:port=$UDP_PORT" \
+    >"$WORK/client.out" 2>"$WORK/client.err" || status=$?
+[[ $status -eq 1 ]] || fail "over UDP to an unknown name it exited $status, expected 1"
+grep -q "Couldn't resolve nowhere.invalid" "$WORK/client.err" ||
+    fail "over UDP to an unknown name it said: $(cat "$WORK/client.err")"
+stop_server TERM
+
 # --- SIGINT stops it gracefully too.
 start_server int --listen tcp:0:interface=127.0.0.1
 next_line >/dev/null
