@@ -5,6 +5,8 @@
 
 #include <doctest/doctest.h>
 
+#include "time_limit.hpp"
+
 #include <uv.h>
 
 #include <chrono>
@@ -17,15 +19,9 @@
 #include <vector>
 
 using namespace std::chrono_literals;
+using twine::testing::failAfter;
 
 namespace {
-
-void failAfter(twine::Reactor& reactor, twine::Duration limit = 10s) {
-    reactor.callLater(limit, [&reactor] {
-        FAIL_CHECK("the reactor was still running after the test's time limit");
-        if (reactor.running()) reactor.stop();
-    });
-}
 
 // Captures log lines for the duration of a test.
 class LogCapture {

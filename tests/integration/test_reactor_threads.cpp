@@ -4,6 +4,8 @@
 
 #include <doctest/doctest.h>
 
+#include "time_limit.hpp"
+
 #include <array>
 #include <chrono>
 #include <memory>
@@ -14,17 +16,7 @@
 #include <vector>
 
 using namespace std::chrono_literals;
-
-namespace {
-
-void failAfter(twine::Reactor& reactor, twine::Duration limit = 10s) {
-    reactor.callLater(limit, [&reactor] {
-        FAIL_CHECK("the reactor was still running after the test's time limit");
-        if (reactor.running()) reactor.stop();
-    });
-}
-
-}  // namespace
+using twine::testing::failAfter;
 
 TEST_CASE("callFromThread from four threads delivers every call, each thread's in order") {
     constexpr int threads = 4;

@@ -5,6 +5,8 @@
 
 #include <doctest/doctest.h>
 
+#include "time_limit.hpp"
+
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -18,19 +20,7 @@
 #include <vector>
 
 using namespace std::chrono_literals;
-
-namespace {
-
-// Every test bounds its wait: if the reactor is still running after this
-// long, the test fails and the reactor stops.
-void failAfter(twine::Reactor& reactor, twine::Duration limit = 10s) {
-    reactor.callLater(limit, [&reactor] {
-        FAIL_CHECK("the reactor was still running after the test's time limit");
-        if (reactor.running()) reactor.stop();
-    });
-}
-
-}  // namespace
+using twine::testing::failAfter;
 
 TEST_CASE("callLater runs calls in deadline order, and a cancelled call never runs") {
     twine::Reactor reactor;
