@@ -46,6 +46,21 @@ void failNow(const std::string& host, const std::string& why, const HostLookup::
 
 }  // namespace
 
+void interleaveFamilies(std::vector<Address>& addresses) {
+    if (addresses.size() < 3) return;
+    const Address::Family first = addresses.front().family();
+    std::vector<Address> preferred;
+    std::vector<Address> other;
+    for (Address& address : addresses) {
+        (address.family() == first ? preferred : other).push_back(std::move(address));
+    }
+    addresses.clear();
+    for (std::size_t i = 0; i < std::max(preferred.size(), other.size()); ++i) {
+        if (i < preferred.size()) addresses.push_back(std::move(preferred[i]));
+        if (i < other.size()) addresses.push_back(std::move(other[i]));
+    }
+}
+
 // Owned by libuv from uv_getaddrinfo until its callback, which may come after
 // the HostLookup is gone: cancel() only cuts the tie.
 struct HostLookup::Request {

@@ -43,4 +43,9 @@ private:
     Request* request_ = nullptr;
 };
 
+/// RFC 8305 section 4: the addresses with their families alternated,
+/// starting with the resolver's first choice and keeping its order within
+/// each family, so that a broken family costs one attempt delay, not many.
+void interleaveFamilies(std::vector<Address>& addresses);
+
 }  // namespace twine::detail

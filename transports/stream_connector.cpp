@@ -25,23 +25,6 @@ struct StreamConnector::Attempt {
 
 namespace {
 
-// RFC 8305 section 4: alternate the address families, starting with the
-// resolver's first choice, so that a broken family costs one attempt delay.
-void interleaveFamilies(std::vector<Address>& addresses) {
-    if (addresses.size() < 3) return;
-    const Address::Family first = addresses.front().family();
-    std::vector<Address> preferred;
-    std::vector<Address> other;
-    for (Address& address : addresses) {
-        (address.family() == first ? preferred : other).push_back(std::move(address));
-    }
-    addresses.clear();
-    for (std::size_t i = 0; i < std::max(preferred.size(), other.size()); ++i) {
-        if (i < preferred.size()) addresses.push_back(std::move(preferred[i]));
-        if (i < other.size()) addresses.push_back(std::move(other[i]));
-    }
-}
-
 Failure connectError(const std::string& where, int status) {
     const std::string detail = where + ": " + uvErrorText(status);
     if (status == UV_ECONNREFUSED) {
