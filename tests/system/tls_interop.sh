@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # System test: the example programs over TLS, against OpenSSL's own tools.
 # echo_server on an ssl: endpoint serves `openssl s_client` (TLS 1.2 and 1.3)
-# and echo_client on a tls: endpoint; echo_client talks to `openssl s_server`
-# and refuses a self-signed certificate. Every wait is bounded.
+# and echo_client on a tls: endpoint; a client's renegotiation is refused;
+# echo_client talks to `openssl s_server` and refuses a self-signed
+# certificate. Every wait is bounded.
 #
 #     bash tests/system/tls_interop.sh BUILD_DIR
 set -euo pipefail
@@ -73,6 +74,27 @@ s_client_echo() {
 }
 s_client_echo tls1_3
 s_client_echo tls1_2
+
+# A TLS 1.2 client asking to renegotiate (s_client's "R" command) is refused
+# with a no_renegotiation alert; what it sent before came back, nothing after.
+# (OpenSSL 3 servers refuse client-initiated renegotiation unless allowed;
+# twine also sets SSL_OP_NO_RENEGOTIATION, which covers the other direction.)
+rm -f "$WORK/in"
+mkfifo "$WORK/in"
+timeout 10 openssl s_client -connect "127.0.0.1:$PORT" -tls1_2 -servername localhost \
+    -CAfile "$WORK/ca.pem" <"$WORK/in" >"$WORK/reneg.log" 2>&1 &
+PIDS+=($!)
+exec 4>"$WORK/in"
+echo "before renegotiation" >&4
+wait_for "$WORK/reneg.log" '^before renegotiation$' || { exec 4>&-; fail "no echo before R"; }
+echo "R" >&4
+wait_for "$WORK/reneg.log" 'no renegotiation' || { exec 4>&-; fail "renegotiation was not refused"; }
+# s_client may be gone already: a subshell takes the SIGPIPE, not this script.
+(echo "after renegotiation" >&4) 2>/dev/null || true
+exec 4>&-
+wait "${PIDS[-1]}" || true
+! grep -q '^after renegotiation$' "$WORK/reneg.log" || fail "data flowed after a renegotiation"
+s_client_echo tls1_2  # and the server goes on serving
 
 # Plain text to the TLS port: closed, echo_server keeps serving.
 exec 5<>/dev/tcp/127.0.0.1/"$PORT"
