@@ -21,7 +21,9 @@ typedef struct {
     char data[];
 } write_req_t;
 
-static void on_close(uv_handle_t* handle) { free(handle); }
+static void on_close(uv_handle_t* handle) {
+    free(handle);
+}
 
 static void on_alloc(uv_handle_t* handle, size_t suggested, uv_buf_t* buf) {
     (void)handle;

@@ -45,7 +45,9 @@ static uint64_t* samples;
 static size_t sample_count;
 static int stopping;
 
-static uint64_t offset_base(const conn_t* c) { return (uint64_t)c->id * 7; }
+static uint64_t offset_base(const conn_t* c) {
+    return (uint64_t)c->id * 7;
+}
 
 static char* pattern_at(const conn_t* c, uint64_t offset) {
     return pattern + (offset + offset_base(c)) % PATTERN_PERIOD;
@@ -67,7 +69,9 @@ static void send_bytes(conn_t* c, size_t n) {
     uv_write(req, (uv_stream_t*)&c->tcp, &buf, 1, on_write);
 }
 
-static int is_stream(void) { return strcmp(mode, "stream") == 0; }
+static int is_stream(void) {
+    return strcmp(mode, "stream") == 0;
+}
 
 static void top_up(conn_t* c) {
     while (!stopping && c->sent - c->received < window) send_bytes(c, (size_t)size);
@@ -113,8 +117,10 @@ static void on_read(uv_stream_t* s, ssize_t nread, const uv_buf_t* buf) {
     check_bytes(c, buf->base, (size_t)nread);
     if (is_stream()) {
         messages = bytes_back / (uint64_t)size;
-        if (messages >= max_messages) finish();
-        else top_up(c);
+        if (messages >= max_messages)
+            finish();
+        else
+            top_up(c);
     } else {
         on_pingpong_data(c);
     }
@@ -138,8 +144,10 @@ static void on_connect(uv_connect_t* req, int status) {
     if (strcmp(mode, "idle") == 0) return;
     uv_read_start((uv_stream_t*)&c->tcp, on_alloc, on_read);
     c->message_start_ns = uv_hrtime();
-    if (is_stream()) top_up(c);
-    else send_bytes(c, (size_t)size);
+    if (is_stream())
+        top_up(c);
+    else
+        send_bytes(c, (size_t)size);
 }
 
 #ifndef IP_BIND_ADDRESS_NO_PORT
@@ -181,7 +189,8 @@ static void finish(void) {
     double secs = (double)(uv_hrtime() - (start_ns ? start_ns : uv_hrtime())) / 1e9;
     if (secs <= 0) secs = 1e-9;
     qsort(samples, sample_count, sizeof *samples, compare_u64);
-    printf("mode=%s conns=%d size=%d msgs=%" PRIu64 " bytes=%" PRIu64 " secs=%.3f msgs_per_s=%.0f "
+    printf("mode=%s conns=%d size=%d msgs=%" PRIu64 " bytes=%" PRIu64
+           " secs=%.3f msgs_per_s=%.0f "
            "mib_per_s=%.1f p50_us=%.1f p99_us=%.1f p999_us=%.1f connected=%" PRIu64
            " errors=%" PRIu64 "\n",
            mode, conns, size, messages, bytes_back, secs, (double)messages / secs,
@@ -200,16 +209,35 @@ static int parse_args(int argc, char** argv) {
     int opt;
     while ((opt = getopt(argc, argv, "h:p:b:c:s:m:t:n:w:")) != -1) {
         switch (opt) {
-            case 'h': host = optarg; break;
-            case 'p': port = atoi(optarg); break;
-            case 'b': bind_host = optarg; break;
-            case 'c': conns = atoi(optarg); break;
-            case 's': size = atoi(optarg); break;
-            case 'm': mode = optarg; break;
-            case 't': seconds = atoi(optarg); break;
-            case 'n': max_messages = strtoull(optarg, NULL, 10); break;
-            case 'w': window = strtoull(optarg, NULL, 10); break;
-            default: return -1;
+            case 'h':
+                host = optarg;
+                break;
+            case 'p':
+                port = atoi(optarg);
+                break;
+            case 'b':
+                bind_host = optarg;
+                break;
+            case 'c':
+                conns = atoi(optarg);
+                break;
+            case 's':
+                size = atoi(optarg);
+                break;
+            case 'm':
+                mode = optarg;
+                break;
+            case 't':
+                seconds = atoi(optarg);
+                break;
+            case 'n':
+                max_messages = strtoull(optarg, NULL, 10);
+                break;
+            case 'w':
+                window = strtoull(optarg, NULL, 10);
+                break;
+            default:
+                return -1;
         }
     }
     if (port <= 0 || conns <= 0 || size <= 0 || seconds <= 0) return -1;
