@@ -163,10 +163,6 @@ void StreamConnector::scheduleNextAttempt() {
         });
 }
 
-void StreamConnector::addPending(StreamTransport* transport, std::uint64_t attempt) {
-    pending_.push_back(Pending{transport, attempt});
-}
-
 int StreamConnector::attemptTCP(const Address& address) {
     StreamTransport* transport = StreamTransport::create(reactor_, StreamKind::tcp);
     auto* tcp = reinterpret_cast<uv_tcp_t*>(transport->stream());
@@ -191,7 +187,7 @@ int StreamConnector::attemptTCP(const Address& address) {
         transport->discard();
         return status;
     }
-    addPending(transport, attempt->attempt);
+    pending_.push_back(Pending{transport, attempt->attempt});
     attempt.release();
     return 0;
 }
@@ -218,7 +214,7 @@ int StreamConnector::attemptUNIX(const Address& address) {
         return status;
     }
     const std::uint64_t attempt = ++attempt_;
-    addPending(transport, attempt);
+    pending_.push_back(Pending{transport, attempt});
     reactor_.callLater(Duration(0),
                        [self = shared_from_this(), attempt] { self->attemptDone(attempt, 0); });
     return 0;

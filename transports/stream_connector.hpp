@@ -53,7 +53,6 @@ private:
     void scheduleNextAttempt();
     int attemptTCP(const Address& address);
     int attemptUNIX(const Address& address);
-    void addPending(StreamTransport* transport, std::uint64_t attempt);
     static void onConnect(uv_connect_t* request, int status);
     void attemptDone(std::uint64_t attempt, int status);
     void connected(StreamTransport* transport);
