@@ -29,6 +29,22 @@ private:
     std::vector<std::string>& log_;
 };
 
+// a, b and c tracked in that order, with b on the heap so that a test can
+// free it in the middle of a pass.
+struct ThreeWithOwnedMiddle {
+    std::vector<std::string> log;
+    ResourceList list;
+    Named a{"a", log};
+    std::unique_ptr<Named> b = std::make_unique<Named>("b", log);
+    Named c{"c", log};
+
+    ThreeWithOwnedMiddle() {
+        list.pushBack(a);
+        list.pushBack(*b);
+        list.pushBack(c);
+    }
+};
+
 void shutdownAll(ResourceList& list) {
     list.forEach([](Resource& resource) { resource.shutdown(); });
 }
@@ -74,34 +90,22 @@ TEST_CASE("a resource may untrack itself while the pass visits it") {
 }
 
 TEST_CASE("a resource may untrack and free the next one during a pass") {
-    std::vector<std::string> log;
-    ResourceList list;
-    Named a("a", log), c("c", log);
-    auto b = std::make_unique<Named>("b", log);
-    list.pushBack(a);
-    list.pushBack(*b);
-    list.pushBack(c);
-    a.onShutdown = [&] {
-        ResourceList::remove(*b);
-        b.reset();
+    ThreeWithOwnedMiddle t;
+    t.a.onShutdown = [&] {
+        ResourceList::remove(*t.b);
+        t.b.reset();
     };
-    shutdownAll(list);
-    CHECK(log == std::vector<std::string>{"a", "c"});
-    CHECK(list.size() == 2);
+    shutdownAll(t.list);
+    CHECK(t.log == std::vector<std::string>{"a", "c"});
+    CHECK(t.list.size() == 2);
 }
 
 TEST_CASE("a resource freed while tracked leaves the list, even during a pass") {
-    std::vector<std::string> log;
-    ResourceList list;
-    Named a("a", log), c("c", log);
-    auto b = std::make_unique<Named>("b", log);
-    list.pushBack(a);
-    list.pushBack(*b);
-    list.pushBack(c);
-    a.onShutdown = [&] { b.reset(); };  // no untrack: its destructor unlinks it
-    shutdownAll(list);
-    CHECK(log == std::vector<std::string>{"a", "c"});
-    CHECK(list.size() == 2);
+    ThreeWithOwnedMiddle t;
+    t.a.onShutdown = [&] { t.b.reset(); };  // no untrack: its destructor unlinks it
+    shutdownAll(t.list);
+    CHECK(t.log == std::vector<std::string>{"a", "c"});
+    CHECK(t.list.size() == 2);
 }
 
 TEST_CASE("resources tracked during a pass wait for the next pass") {
