@@ -35,7 +35,10 @@ detail::ThreePhaseEvent& eventOf(detail::ReactorState& state, SystemEvent event)
 
 }  // namespace
 
-Reactor::Reactor() : state_(std::make_unique<detail::ReactorState>(*this)) {
+Reactor::Reactor() : Reactor(ReactorOptions{}) {}
+
+Reactor::Reactor(ReactorOptions options)
+    : state_(std::make_unique<detail::ReactorState>(*this, options)) {
     // A peer that hangs up while we write must be an EPIPE error on that
     // connection, not a signal that kills the whole process.
     std::signal(SIGPIPE, SIG_IGN);

@@ -54,6 +54,12 @@ struct UDPListenOptions {
     std::size_t maxPacketSize = 65535;
 };
 
+struct ReactorOptions {
+    /// Stop gracefully on SIGINT / SIGTERM. A ReactorPool's workers turn it
+    /// off: the pool stops them itself, after its acceptors have drained.
+    bool handleSignals = true;
+};
+
 enum class EventPhase { before, during, after };
 enum class SystemEvent { startup, shutdown };
 
@@ -90,6 +96,7 @@ private:
 class Reactor final : public ReactorTime {
 public:
     Reactor();
+    explicit Reactor(ReactorOptions options);
     ~Reactor() override;
     Reactor(const Reactor&) = delete;
     Reactor& operator=(const Reactor&) = delete;

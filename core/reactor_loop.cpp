@@ -75,19 +75,19 @@ void closeEverything(uv_loop_t& loop) {
 
 }  // namespace
 
-ReactorState::ReactorState(Reactor& owner)
+ReactorState::ReactorState(Reactor& owner, const ReactorOptions& options)
     : reactor(owner), timers(owner, [this] { timersDirty = true; }) {
     throwIfFailed(uv_loop_init(&loop), "uv_loop_init");
     loop.data = &owner;  // so that a handle finds its reactor: Reactor::of
     try {
-        initHandles();
+        initHandles(options.handleSignals);
     } catch (...) {
         closeEverything(loop);
         throw;
     }
 }
 
-void ReactorState::initHandles() {
+void ReactorState::initHandles(bool handleSignals) {
     throwIfFailed(uv_timer_init(&loop, &timer), "uv_timer_init");
     throwIfFailed(uv_timer_init(&loop, &drainTimer), "uv_timer_init");
     throwIfFailed(uv_prepare_init(&loop, &prepare), "uv_prepare_init");
@@ -108,8 +108,10 @@ void ReactorState::initHandles() {
     // Watched from construction, not from run(): a SIGINT or SIGTERM that
     // arrives between the two (a program printing where it listens, then
     // running) waits in libuv's signal pipe and stops the reactor once it runs.
-    startSignal(sigint, SIGINT);
-    startSignal(sigterm, SIGTERM);
+    if (handleSignals) {
+        startSignal(sigint, SIGINT);
+        startSignal(sigterm, SIGTERM);
+    }
 }
 
 std::array<uv_handle_t*, 8> ReactorState::internalHandles() {

@@ -22,7 +22,7 @@ namespace twine::detail {
 struct ReactorState {
     enum class Phase { notStarted, running, shuttingDown, draining, closing, finished };
 
-    explicit ReactorState(Reactor& owner);
+    ReactorState(Reactor& owner, const ReactorOptions& options);
     ReactorState(const ReactorState&) = delete;
     ReactorState& operator=(const ReactorState&) = delete;
     /// For a reactor destroyed without having run: shuts its resources down
@@ -30,7 +30,7 @@ struct ReactorState {
     void closeIfNeverRun();
 
     // The loop, time and threads (reactor_loop.cpp).
-    void initHandles();
+    void initHandles(bool handleSignals);
     std::array<uv_handle_t*, 8> internalHandles();
     void run();
     void runLoop();

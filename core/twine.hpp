@@ -41,6 +41,7 @@
 #include <twine/protocols/netstring_receiver.hpp>
 #include <twine/transports/endpoints.hpp>
 #include <twine/transports/loopback_pump.hpp>
+#include <twine/transports/reactor_pool.hpp>
 #include <twine/transports/string_transport.hpp>
 #include <twine/transports/tls_options.hpp>
 #include <twine/transports/tls_transport.hpp>

@@ -7,6 +7,8 @@
 #include <twine/core/protocol_wrapper.hpp>
 #include <twine/core/reconnecting_client_factory.hpp>
 #include <twine/transports/endpoint_parser.hpp>
+#include <twine/transports/stream_port.hpp>
+#include <twine/transports/tls_server_factory.hpp>
 #include <twine/transports/udp_endpoint.hpp>
 
 #include <cmath>
@@ -361,6 +363,18 @@ std::string TCPServerEndpoint::describe() const {
     return detail::describeTCPServer(port_, options_.interface, options_.backlog);
 }
 
+std::shared_ptr<Port> TCPServerEndpoint::listenHandingOff(std::function<void(int fd)> accepted) {
+    return detail::StreamPort::listenTCP(reactor_, port_, nullptr, options_, std::move(accepted));
+}
+
+std::shared_ptr<Factory> TCPServerEndpoint::servingFactory(std::shared_ptr<Factory> factory) {
+    return factory;
+}
+
+void TCPServerEndpoint::adopt(const std::shared_ptr<Factory>& serving, int fd) {
+    detail::StreamPort::adopt(reactor_, detail::StreamKind::tcp, serving, fd);
+}
+
 UNIXServerEndpoint::UNIXServerEndpoint(Reactor& reactor, std::string path,
                                        UNIXListenOptions options)
     : reactor_(reactor), path_(std::move(path)), options_(options) {}
@@ -376,6 +390,18 @@ std::string UNIXServerEndpoint::describe() const {
     std::string text = "unix:" + escapeEndpointValue(path_) + ":mode=" + mode.str();
     if (options_.backlog != 0) text += ":backlog=" + std::to_string(options_.backlog);
     return text;
+}
+
+std::shared_ptr<Port> UNIXServerEndpoint::listenHandingOff(std::function<void(int fd)> accepted) {
+    return detail::StreamPort::listenUNIX(reactor_, path_, nullptr, options_, std::move(accepted));
+}
+
+std::shared_ptr<Factory> UNIXServerEndpoint::servingFactory(std::shared_ptr<Factory> factory) {
+    return factory;
+}
+
+void UNIXServerEndpoint::adopt(const std::shared_ptr<Factory>& serving, int fd) {
+    detail::StreamPort::adopt(reactor_, detail::StreamKind::unixSocket, serving, fd);
 }
 
 TCPClientEndpoint::TCPClientEndpoint(Reactor& reactor, std::string host, std::uint16_t port,
@@ -431,6 +457,22 @@ std::string SSLServerEndpoint::describeListening(const Address& bound) const {
     // The TCP description with the TLS scheme: "ssl:PORT:interface=HOST".
     const std::string tcp = describeAddress(bound);
     return "ssl" + tcp.substr(tcp.find(':'));
+}
+
+std::shared_ptr<Port> SSLServerEndpoint::listenHandingOff(std::function<void(int fd)> accepted) {
+    // Check the options before any socket exists, as listen() does.
+    if (!tls_.isServer()) throw TLSError("listenSSL needs server options (TLSOptions::server)");
+    return detail::StreamPort::listenTCP(reactor_, port_, nullptr, options_, std::move(accepted));
+}
+
+// Each worker builds its own context: the TLS layer then runs on the worker
+// that owns the connection, with nothing shared between threads.
+std::shared_ptr<Factory> SSLServerEndpoint::servingFactory(std::shared_ptr<Factory> factory) {
+    return detail::tlsServerFactory(std::move(factory), tls_, reactor_);
+}
+
+void SSLServerEndpoint::adopt(const std::shared_ptr<Factory>& serving, int fd) {
+    detail::StreamPort::adopt(reactor_, detail::StreamKind::tcp, serving, fd);
 }
 
 TLSClientEndpoint::TLSClientEndpoint(Reactor& reactor, std::string host, std::uint16_t port,

@@ -7,6 +7,7 @@
 #include <twine/transports/tls_options.hpp>  // escapeEndpointValue, for building descriptions
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -44,12 +45,36 @@ public:
     virtual std::string describe() const = 0;
 };
 
+namespace detail {
+
+/// What a ReactorPool needs of a stream server endpoint (tcp:, tcp6:, unix:,
+/// ssl:): one socket that accepts, on the acceptor's reactor, and on each
+/// worker's reactor a way to serve the sockets it is handed.
+class HandoffEndpoint {
+public:
+    virtual ~HandoffEndpoint() = default;
+    /// Listens on this endpoint's address, but gives every accepted socket's
+    /// descriptor to `accepted` instead of serving it. Throws CannotListenError.
+    virtual std::shared_ptr<Port> listenHandingOff(std::function<void(int fd)> accepted) = 0;
+    /// The factory this endpoint serves connections with: `factory` itself,
+    /// or for ssl: `factory` behind TLS. Throws for bad TLS options.
+    virtual std::shared_ptr<Factory> servingFactory(std::shared_ptr<Factory> factory) = 0;
+    /// Serves an accepted descriptor (taken, closed on failure) on this
+    /// endpoint's reactor with a factory from servingFactory.
+    virtual void adopt(const std::shared_ptr<Factory>& serving, int fd) = 0;
+};
+
+}  // namespace detail
+
 /// "tcp:PORT:interface=ADDR:backlog=N", and "tcp6:..." (interface "::").
-class TCPServerEndpoint final : public ServerEndpoint {
+class TCPServerEndpoint final : public ServerEndpoint, public detail::HandoffEndpoint {
 public:
     TCPServerEndpoint(Reactor& reactor, std::uint16_t port, TCPListenOptions options = {});
     Deferred<std::shared_ptr<Port>> listen(std::shared_ptr<Factory> factory) override;
     std::string describe() const override;
+    std::shared_ptr<Port> listenHandingOff(std::function<void(int fd)> accepted) override;
+    std::shared_ptr<Factory> servingFactory(std::shared_ptr<Factory> factory) override;
+    void adopt(const std::shared_ptr<Factory>& serving, int fd) override;
 
 private:
     Reactor& reactor_;
@@ -58,11 +83,14 @@ private:
 };
 
 /// "unix:PATH:mode=660:backlog=N".
-class UNIXServerEndpoint final : public ServerEndpoint {
+class UNIXServerEndpoint final : public ServerEndpoint, public detail::HandoffEndpoint {
 public:
     UNIXServerEndpoint(Reactor& reactor, std::string path, UNIXListenOptions options = {});
     Deferred<std::shared_ptr<Port>> listen(std::shared_ptr<Factory> factory) override;
     std::string describe() const override;
+    std::shared_ptr<Port> listenHandingOff(std::function<void(int fd)> accepted) override;
+    std::shared_ptr<Factory> servingFactory(std::shared_ptr<Factory> factory) override;
+    void adopt(const std::shared_ptr<Factory>& serving, int fd) override;
 
 private:
     Reactor& reactor_;
@@ -101,13 +129,16 @@ private:
 
 /// "ssl:PORT:certKey=CHAIN.pem:privateKey=KEY.pem[:caCerts=CA.pem]:interface=ADDR:backlog=N":
 /// TLS over TCP; caCerts requires client certificates signed by those CAs.
-class SSLServerEndpoint final : public ServerEndpoint {
+class SSLServerEndpoint final : public ServerEndpoint, public detail::HandoffEndpoint {
 public:
     SSLServerEndpoint(Reactor& reactor, std::uint16_t port, TLSOptions tls,
                       TCPListenOptions options = {});
     Deferred<std::shared_ptr<Port>> listen(std::shared_ptr<Factory> factory) override;
     std::string describe() const override;
     std::string describeListening(const Address& bound) const override;
+    std::shared_ptr<Port> listenHandingOff(std::function<void(int fd)> accepted) override;
+    std::shared_ptr<Factory> servingFactory(std::shared_ptr<Factory> factory) override;
+    void adopt(const std::shared_ptr<Factory>& serving, int fd) override;
 
 private:
     Reactor& reactor_;

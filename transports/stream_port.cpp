@@ -51,14 +51,16 @@ Address socketName(const uv_handle_t* handle) {
 
 std::shared_ptr<StreamPort> StreamPort::listenTCP(Reactor& reactor, std::uint16_t port,
                                                   std::shared_ptr<Factory> factory,
-                                                  const TCPListenOptions& options) {
+                                                  const TCPListenOptions& options,
+                                                  Handoff handoff) {
     const std::string interface = options.interface.empty() ? "0.0.0.0" : options.interface;
     Address address = Address::fromIp(interface, port);
     if (address.family() == Address::Family::none) {
         throw CannotListenError("Couldn't listen on " + interface + ":" + std::to_string(port) +
                                 ": the interface is not a numeric IPv4 or IPv6 address.");
     }
-    auto listener = std::make_shared<StreamPort>(reactor, StreamKind::tcp, std::move(factory));
+    auto listener = std::make_shared<StreamPort>(reactor, StreamKind::tcp, std::move(factory),
+                                                 std::move(handoff));
     listener->open();
     int status = listener->bindTCP(address);
     if (status < 0) listener->fail(address.toString(), uvErrorText(status));
@@ -68,15 +70,16 @@ std::shared_ptr<StreamPort> StreamPort::listenTCP(Reactor& reactor, std::uint16_
 
 std::shared_ptr<StreamPort> StreamPort::listenUNIX(Reactor& reactor, const std::string& path,
                                                    std::shared_ptr<Factory> factory,
-                                                   const UNIXListenOptions& options) {
+                                                   const UNIXListenOptions& options,
+                                                   Handoff handoff) {
     Address address = Address::unixPath(path);
     sockaddr_storage probe{};
     if (path.empty() || path == "@" || address.toSockaddr(probe) == 0) {
         throw CannotListenError("Couldn't listen on unix:" + path +
                                 ": the socket path is empty or too long.");
     }
-    auto listener =
-        std::make_shared<StreamPort>(reactor, StreamKind::unixSocket, std::move(factory));
+    auto listener = std::make_shared<StreamPort>(reactor, StreamKind::unixSocket,
+                                                 std::move(factory), std::move(handoff));
     listener->open();
     int status = listener->bindUNIX(address, options.mode);
     if (status < 0) listener->fail(address.toString(), uvErrorText(status));
@@ -84,9 +87,10 @@ std::shared_ptr<StreamPort> StreamPort::listenUNIX(Reactor& reactor, const std::
     return listener;
 }
 
-StreamPort::StreamPort(Reactor& reactor, StreamKind kind, std::shared_ptr<Factory> factory)
-    : reactor_(reactor), kind_(kind), factory_(std::move(factory)) {
-    if (!factory_) throw std::invalid_argument("listening needs a factory");
+StreamPort::StreamPort(Reactor& reactor, StreamKind kind, std::shared_ptr<Factory> factory,
+                       Handoff handoff)
+    : reactor_(reactor), kind_(kind), factory_(std::move(factory)), handoff_(std::move(handoff)) {
+    if (!factory_ && !handoff_) throw std::invalid_argument("listening needs a factory");
 }
 
 StreamPort::~StreamPort() {
@@ -150,6 +154,7 @@ void StreamPort::listen(int backlog, const std::string& where) {
     spareFd_ = reserveDescriptor();
     listening_ = true;
     reactor_.track(*this);
+    if (!factory_) return;
     try {
         factory_->doStart();
     } catch (...) {
@@ -186,15 +191,73 @@ void StreamPort::acceptOne() {
         log::warn("Port " + host_.toString() + ": accept failed: " + uvErrorText(status));
         return;
     }
+    if (handoff_) {
+        handOff(transport);
+    } else {
+        serve(transport, factory_);
+    }
+}
+
+void StreamPort::serve(StreamTransport* transport, const std::shared_ptr<Factory>& factory) {
     std::unique_ptr<Protocol> protocol;
     const Address peer = transport->getPeer();
-    guarded("Factory.buildProtocol", [&] { protocol = factory_->buildProtocol(peer); });
+    guarded("Factory.buildProtocol", [&] { protocol = factory->buildProtocol(peer); });
     if (!protocol) {
         transport->discard();  // refused by the factory (or it threw)
         return;
     }
-    if (protocol->factory() == nullptr) protocol->setFactory(factory_.get());
+    if (protocol->factory() == nullptr) protocol->setFactory(factory.get());
     transport->start(std::move(protocol));
+}
+
+void StreamPort::adopt(Reactor& reactor, StreamKind kind, const std::shared_ptr<Factory>& factory,
+                       int fd) {
+    StreamTransport* transport = StreamTransport::create(reactor, kind);
+    const int status = kind == StreamKind::tcp
+                           ? uv_tcp_open(reinterpret_cast<uv_tcp_t*>(transport->stream()), fd)
+                           : uv_pipe_open(reinterpret_cast<uv_pipe_t*>(transport->stream()), fd);
+    if (status < 0) {
+        ::close(fd);
+        transport->discard();
+        log::warn(std::string("Cannot adopt an accepted connection: ") + uvErrorText(status));
+        return;
+    }
+    serve(transport, factory);
+}
+
+// libuv accepts only into a handle of this loop: the handed-off descriptor is
+// a duplicate, and closing the handle here leaves the connection open.
+void StreamPort::handOff(StreamTransport* transport) {
+    uv_os_fd_t fd = -1;
+    int copy = -1;
+    if (uv_fileno(transport->handle(), &fd) == 0) copy = ::fcntl(fd, F_DUPFD_CLOEXEC, 0);
+    const int error = errno;
+    transport->discard();
+    if (copy < 0) {
+        log::warn("Port " + host_.toString() +
+                  ": cannot hand a connection over: " + uvErrorText(-error));
+        return;
+    }
+    guarded("StreamPort handoff", [&] { handoff_(copy); });
+}
+
+// What the kernel has accepted but nobody has taken yet would be reset when
+// the socket closes: take it now, without waiting for the loop.
+void StreamPort::drainAcceptQueue() {
+    uv_os_fd_t fd = -1;
+    if (uv_fileno(handle(), &fd) != 0) return;
+    for (;;) {
+        int connection = ::accept4(fd, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
+        if (connection < 0) {
+            if (errno == EINTR || errno == ECONNABORTED) continue;
+            if (errno != EAGAIN && errno != EWOULDBLOCK) {
+                log::warn("Port " + host_.toString() +
+                          ": draining the accept queue: " + uvErrorText(-errno));
+            }
+            return;
+        }
+        guarded("StreamPort handoff", [&] { handoff_(connection); });
+    }
 }
 
 void StreamPort::acceptFailed(int status) {
@@ -240,6 +303,7 @@ Deferred<void> StreamPort::stopListening() {
     waiters_.push_back(done);
     if (!closing_) {
         closing_ = true;
+        if (handoff_ && listening_) drainAcceptQueue();
         uv_close(handle(), onClose);
     }
     return done;
@@ -265,7 +329,7 @@ void StreamPort::closed() {
     if (listening_) {
         listening_ = false;
         reactor_.untrack(*this);
-        guarded("Factory.doStop", [&] { factory_->doStop(); });
+        if (factory_) guarded("Factory.doStop", [&] { factory_->doStop(); });
     }
     std::vector<Deferred<void>> waiters = std::move(waiters_);
     for (Deferred<void>& done : waiters) done.callback();

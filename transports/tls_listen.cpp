@@ -8,6 +8,7 @@
 #include <twine/transports/tls_context.hpp>
 #include <twine/transports/tls_options.hpp>
 #include <twine/transports/tls_protocol.hpp>
+#include <twine/transports/tls_server_factory.hpp>
 
 #include <memory>
 #include <optional>
@@ -96,12 +97,17 @@ private:
 
 }  // namespace
 
+std::shared_ptr<Factory> detail::tlsServerFactory(std::shared_ptr<Factory> inner,
+                                                  const TLSOptions& tls, ReactorTime& time) {
+    if (!tls.isServer()) throw TLSError("listenSSL needs server options (TLSOptions::server)");
+    return std::make_shared<TLSServerFactory>(std::move(inner), tls, time);
+}
+
 std::shared_ptr<Port> Reactor::listenSSL(std::uint16_t port, std::shared_ptr<Factory> factory,
                                          const TLSOptions& tls, TCPListenOptions options) {
-    if (!tls.isServer()) throw TLSError("listenSSL needs server options (TLSOptions::server)");
     // Building the factory builds the context: a bad certificate fails here, not per connection.
-    auto wrapper = std::make_shared<TLSServerFactory>(std::move(factory), tls, *this);
-    return listenTCP(port, std::move(wrapper), std::move(options));
+    return listenTCP(port, detail::tlsServerFactory(std::move(factory), tls, *this),
+                     std::move(options));
 }
 
 std::shared_ptr<Connector> Reactor::connectSSL(const std::string& host, std::uint16_t port,
