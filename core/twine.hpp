@@ -27,6 +27,7 @@
 #include <twine/core/reconnecting_client_factory.hpp>
 #include <twine/core/transport.hpp>
 #include <twine/protocols/chat.hpp>
+#include <twine/protocols/chat_hub.hpp>
 #include <twine/protocols/connection_limits.hpp>
 #include <twine/protocols/echo.hpp>
 #include <twine/protocols/filetransfer/auth.hpp>

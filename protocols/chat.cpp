@@ -1,5 +1,7 @@
 #include <twine/protocols/chat.hpp>
 
+#include <algorithm>
+
 namespace twine {
 
 namespace {
@@ -23,23 +25,54 @@ std::string_view withoutCarriageReturn(std::string_view line) {
 }  // namespace
 
 bool ChatRoom::join(const std::string& nickname, Chat& member) {
-    return members_.emplace(nickname, &member).second;
-}
-
-bool ChatRoom::leave(Chat& member) {
-    auto it = members_.find(member.nickname());
-    if (it == members_.end() || it->second != &member) return false;
-    members_.erase(it);
+    if (members_.contains(nickname)) return false;
+    if (relay_ != nullptr && !relay_->claim(nickname)) return false;
+    members_.emplace(nickname, &member);
     return true;
 }
 
-void ChatRoom::broadcast(std::string_view line, const Chat* from) {
+bool ChatRoom::leave(Chat& member) {
+    std::erase(held_, &member);
+    auto it = members_.find(member.nickname());
+    if (it == members_.end() || it->second != &member) return false;
+    members_.erase(it);
+    if (relay_ != nullptr) relay_->release(member.nickname());
+    return true;
+}
+
+bool ChatRoom::broadcast(std::string_view line, const Chat* from) {
+    deliver(line, from);
+    return relay_ != nullptr && relay_->relay(line);
+}
+
+void ChatRoom::deliver(std::string_view line, const Chat* from) {
     // Sending may end a member's connection and so change the room: walk a
     // copy of the names, and look each one up again.
     for (const std::string& nickname : nicknames()) {
         auto it = members_.find(nickname);
         if (it == members_.end() || it->second == from || !it->second->connected()) continue;
-        it->second->sendLine(line);
+        Chat& member = *it->second;
+        if (member.transport().disconnecting()) continue;
+        if (member.transport().bufferSize() > maxQueuedBytes) {
+            // It has not read the last megabyte: it will not read this line.
+            member.transport().abortConnection();
+            continue;
+        }
+        member.sendLine(line);
+    }
+}
+
+void ChatRoom::holdBack(Chat& member) {
+    if (std::find(held_.begin(), held_.end(), &member) != held_.end()) return;
+    held_.push_back(&member);
+    member.transport().pauseProducing();
+}
+
+void ChatRoom::resumeHeld() {
+    std::vector<Chat*> held = std::move(held_);
+    held_.clear();
+    for (Chat* member : held) {
+        if (member->connected()) member->transport().resumeProducing();
     }
 }
 
@@ -73,7 +106,7 @@ void Chat::lineReceived(std::string_view line) {
     }
     std::string message = "<" + nickname_ + "> ";
     message += line;
-    room_.broadcast(message, this);
+    if (room_.broadcast(message, this)) room_.holdBack(*this);
 }
 
 void Chat::chooseNickname(std::string_view nickname) {

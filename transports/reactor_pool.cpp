@@ -44,7 +44,7 @@ public:
         : reactor_(reactor), endpoint_(serverFromString(reactor, description)) {
         handoff_ = dynamic_cast<HandoffEndpoint*>(endpoint_.get());
         if (handoff_ == nullptr) throw CannotListenError("not a stream endpoint");
-        std::shared_ptr<Factory> factory = makeFactory();
+        std::shared_ptr<Factory> factory = makeFactory(reactor);
         if (!factory) throw CannotListenError("makeFactory returned no factory");
         serving_ = handoff_->servingFactory(std::move(factory));
         reactor_.track(*this);
@@ -323,6 +323,15 @@ Deferred<std::shared_ptr<Port>> ReactorPool::listen(const std::string& endpoint,
     }
 }
 
+Deferred<std::shared_ptr<Port>> ReactorPool::listen(
+    const std::string& endpoint, std::function<std::shared_ptr<Factory>()> makeFactory) {
+    if (!makeFactory) {
+        return fail<std::shared_ptr<Port>>(std::invalid_argument("listen: no makeFactory"));
+    }
+    return listen(endpoint,
+                  FactoryMaker([make = std::move(makeFactory)](Reactor&) { return make(); }));
+}
+
 Deferred<void> ReactorPool::forEach(std::function<void(Reactor&)> fn) {
     if (!fn) throw std::invalid_argument("forEach: empty function");
     // Touched on the main thread only (the workers carry a plain pointer
@@ -405,11 +414,19 @@ Deferred<void> ReactorPool::drainAndStopWorkers() {
     return workersDone_;
 }
 
+// The stop waits one more loop turn on each worker: a connection adopted in
+// the same turn has then read what its client had already sent (closing a
+// socket with unread data would reset it) before its graceful close.
 void ReactorPool::stopWorkers() {
     for (auto& worker : workers_) {
         Reactor* reactor = worker->reactor.get();
         reactor->callFromThread([reactor] {
-            if (reactor->running()) reactor->stop();
+            // A call made by a timed call runs on the next turn, after its poll.
+            reactor->callLater(Duration(0), [reactor] {
+                reactor->callLater(Duration(0), [reactor] {
+                    if (reactor->running()) reactor->stop();
+                });
+            });
         });
     }
 }

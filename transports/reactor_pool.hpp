@@ -61,7 +61,8 @@ class WorkerServing;
 /// listen() for all workers, with CannotListenError naming it.
 class ReactorPool {
 public:
-    using FactoryMaker = std::function<std::shared_ptr<Factory>()>;
+    /// Makes one worker's factory, on that worker's thread, given its reactor.
+    using FactoryMaker = std::function<std::shared_ptr<Factory>(Reactor&)>;
 
     /// `workers` worker threads; 0 means one per CPU this process may run on
     /// (sched_getaffinity).
@@ -93,6 +94,9 @@ public:
     /// factory) when every worker is ready; fails with CannotListenError, or
     /// std::invalid_argument for a malformed description.
     Deferred<std::shared_ptr<Port>> listen(const std::string& endpoint, FactoryMaker makeFactory);
+    /// As above, for a maker that does not need the worker's reactor.
+    Deferred<std::shared_ptr<Port>> listen(const std::string& endpoint,
+                                           std::function<std::shared_ptr<Factory>()> makeFactory);
 
     /// On the owning thread: runs fn(reactor) on every worker's thread. Fires
     /// (on mainReactor()) once fn has returned on all of them; fails with the
