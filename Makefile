@@ -4,7 +4,7 @@ BUILD ?= build
 JOBS ?= 2
 CMAKE_FLAGS ?=
 
-.PHONY: all deps build demo test sanitize bench format clean
+.PHONY: all deps build demo test sanitize tsan bench format clean
 
 all: build
 
@@ -26,6 +26,11 @@ test: build
 sanitize:
 	TWINE_FT_QUICK=1 $(MAKE) test BUILD=build-asan CMAKE_FLAGS="-DTWINE_SANITIZE=ON -DTWINE_BUILD_BENCH=OFF"
 
+# ThreadSanitizer over the whole suite (the ReactorPool runs reactors on
+# several threads); any report fails the test that made it.
+tsan:
+	TWINE_FT_QUICK=1 TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" $(MAKE) test BUILD=build-tsan CMAKE_FLAGS="-DTWINE_TSAN=ON -DTWINE_BUILD_BENCH=OFF"
+
 bench: build
 	bash bench/run_all.sh $(BUILD)
 
@@ -33,4 +38,4 @@ format:
 	find core transports protocols examples tests bench -name '*.[ch]pp' -o -name '*.c' | xargs clang-format -i
 
 clean:
-	rm -rf build build-asan
+	rm -rf build build-asan build-tsan

@@ -7,7 +7,10 @@ build_dir=$2
 sanitize=${3:-OFF}
 # A library built with sanitizers needs their runtime in whatever links it.
 flags=""
-case "$sanitize" in ON|on|1|TRUE|true) flags="-fsanitize=address,undefined" ;; esac
+case "$sanitize" in
+  ON|on|1|TRUE|true) flags="-fsanitize=address,undefined" ;;
+  tsan) flags="-fsanitize=thread" ;;
+esac
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 cmake --install "$build_dir" --prefix "$work/prefix" >/dev/null
