@@ -83,7 +83,7 @@ pair() {
     ba=$(printf '%s\n' "${ra[@]}" | best)
     bb=$(printf '%s\n' "${rb[@]}" | best)
     awk -v l="$label" -v a="$ba" -v b="$bb" 'BEGIN {
-        printf "| %-44s | %12.0f | %12.0f | **%.3f** |\n", l, a, b, a > 0 ? b / a : 0 }'
+        printf "| %-44s | %12.0f | %12.0f | **%.3f** |\n", l, a, b, (a > 0 ? b / a : 0) }'
 }
 
 echo "ReactorPool — ${secs}s per run, best of ${repeats}; load generators on core 1"
