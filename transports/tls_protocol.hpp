@@ -89,6 +89,8 @@ public:
     std::string protocolVersion() const override;
     std::string cipherName() const override;
     std::string peerCertificateSubject() const override;
+    std::string keyExchangeGroup() const override;
+    bool usedPreSharedKey() const override;
     Transport& underlyingTransport() const override { return transport(); }
 
 private:
