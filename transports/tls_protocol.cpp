@@ -12,6 +12,7 @@
 #include <openssl/x509.h>
 
 #include <stdexcept>
+#include <utility>
 #include <vector>
 
 namespace twine::detail {
@@ -288,13 +289,16 @@ void TLSProtocol::registerProducer(Producer& producer, bool streaming) {
     } else if (streaming) {
         // Nothing can be sent before the handshake: hold it back until then.
         producer.pauseProducing();
+        producerHeld_ = true;
     }
 }
 
 void TLSProtocol::attachProducer() {
     if (producer_ == nullptr || producerOnLower_ || !connected()) return;
     producerOnLower_ = true;
-    if (producerStreaming_) producer_->resumeProducing();
+    // Only a producer we paused for the handshake is resumed: one registered
+    // after it is producing already (resuming it would run it re-entrantly).
+    if (std::exchange(producerHeld_, false)) producer_->resumeProducing();
     // The transport below pauses and resumes it by its own water marks: our
     // records go straight into its buffer.
     if (producer_ != nullptr) lower().registerProducer(*producer_, producerStreaming_);
@@ -305,6 +309,7 @@ void TLSProtocol::unregisterProducer() {
     if (producerOnLower_ && connected()) lower().unregisterProducer();
     producer_ = nullptr;
     producerOnLower_ = false;
+    producerHeld_ = false;
 }
 
 void TLSProtocol::sendCloseNotify() {

@@ -127,6 +127,7 @@ private:
     Producer* producer_ = nullptr;
     bool producerStreaming_ = false;
     bool producerOnLower_ = false;
+    bool producerHeld_ = false;  // paused by us until the handshake completes
 
     std::optional<Failure> failure_;
     bool handshakeDone_ = false;

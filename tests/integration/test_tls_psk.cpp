@@ -299,3 +299,37 @@ TEST_CASE("pre-shared key settings are checked at once") {
     loop.run();
     CHECK(client.version == "TLSv1.3");
 }
+
+namespace {
+
+struct CountingProducer : twine::Producer {
+    int resumed = 0;
+    int paused = 0;
+    void pauseProducing() override { ++paused; }
+    void resumeProducing() override { ++resumed; }
+    void stopProducing() override {}
+};
+
+}  // namespace
+
+TEST_CASE("a streaming producer registered after the handshake is not resumed behind its back") {
+    // A producer registering itself is already producing: resuming it from
+    // inside registerProducer ran a file sender twice over (and finished it twice).
+    BoundedReactor loop;
+    std::vector<Record> server;
+    const std::uint16_t port = listen(loop, server, pskServer());
+    Record client;
+    CountingProducer producer;
+    auto factory = std::make_shared<ClientRecorder>(loop, [&]() -> std::unique_ptr<Protocol> {
+        return std::make_unique<Recorder>(client, [&](Recorder& r) {
+            r.transport().registerProducer(producer, true);
+            r.transport().write("x");
+            r.transport().unregisterProducer();
+            r.transport().loseConnection();
+        });
+    });
+    loop.reactor.connectSSL("127.0.0.1", port, factory, pskClient());
+    loop.run();
+    CHECK(client.made);
+    CHECK(producer.resumed == 0);
+}
