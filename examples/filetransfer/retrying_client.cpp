@@ -63,7 +63,10 @@ public:
             repairable.push_back({name, code, message});
             return;
         }
-        owner_.display_.fileFailed(name, code, message);
+        // A retry meets the same refusal again: say it once.
+        if (owner_.reported_.insert(name + '\n' + code).second) {
+            owner_.display_.fileFailed(name, code, message);
+        }
     }
     void note(const std::string& message) override { owner_.display_.note(message); }
     void sessionEnded(const std::string& error) override {

@@ -63,6 +63,8 @@ private:
     twine::filetransfer::TransferClient* client_ = nullptr;
     // Names delivered in any attempt so far.
     std::set<std::string> delivered_;
+    // Final failures shown so far ("name\ncode").
+    std::set<std::string> reported_;
     unsigned attempts_ = 0;
     bool finished_ = false;
 };
