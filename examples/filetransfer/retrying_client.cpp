@@ -133,7 +133,7 @@ void RetryingClient::clientConnectionLost(twine::Connector& connector,
         !error.empty() &&
         (error.rfind("peer: ", 0) == 0 || contains(error, "before the session began") ||
          (reason.check<twine::ConnectionDone>() && !contains(error, "closed before the transfer")));
-    std::string what = !error.empty() ? error
+    std::string what = !error.empty() ? "connection lost: " + error
                                       : attempt.repairable.front().name + ": " +
                                             attempt.repairable.front().message + " [" +
                                             attempt.repairable.front().code + "]";
