@@ -8,6 +8,7 @@
 #include <twine/core/reconnecting_client_factory.hpp>
 #include <twine/transports/endpoint_parser.hpp>
 #include <twine/transports/stream_port.hpp>
+#include <twine/transports/tls_factory.hpp>
 #include <twine/transports/tls_server_factory.hpp>
 #include <twine/transports/udp_endpoint.hpp>
 
@@ -497,6 +498,99 @@ std::string TLSClientEndpoint::describe() const {
                 ":privateKey=" + escapeEndpointValue(tls_.privateKeyFile());
     }
     return text + detail::describeConnectOptions(options_);
+}
+
+namespace detail {
+namespace {
+
+// TLS over another server endpoint: the inner port's factory wraps each
+// connection's protocol in a TLS layer.
+class TLSWrappedServerEndpoint final : public ServerEndpoint {
+public:
+    TLSWrappedServerEndpoint(Reactor& reactor, std::unique_ptr<ServerEndpoint> inner,
+                             TLSOptions tls)
+        : reactor_(reactor), inner_(std::move(inner)), tls_(std::move(tls)) {}
+
+    Deferred<std::shared_ptr<Port>> listen(std::shared_ptr<Factory> factory) override {
+        if (!factory) return inner_->listen(nullptr);
+        std::shared_ptr<Factory> wrapper;
+        try {
+            wrapper = std::make_shared<TLSServerFactory>(std::move(factory), tls_, reactor_);
+        } catch (...) {
+            return twine::fail<std::shared_ptr<Port>>(Failure());
+        }
+        return inner_->listen(std::move(wrapper));
+    }
+    std::string describe() const override { return inner_->describe() + " (TLS)"; }
+    std::string describeListening(const Address& bound) const override {
+        return inner_->describeListening(bound);
+    }
+
+private:
+    Reactor& reactor_;
+    std::unique_ptr<ServerEndpoint> inner_;
+    TLSOptions tls_;
+};
+
+class TLSWrappedClientEndpoint final : public ClientEndpoint {
+public:
+    using Start = std::function<std::shared_ptr<Connector>(std::shared_ptr<ClientFactory>)>;
+    TLSWrappedClientEndpoint(Reactor& reactor, std::string description, TLSOptions tls, Start start)
+        : reactor_(reactor),
+          description_(std::move(description)),
+          tls_(std::move(tls)),
+          start_(std::move(start)) {}
+
+    Deferred<Protocol*> connect(std::shared_ptr<Factory> factory) override {
+        return connectThrough(std::move(factory), [this](std::shared_ptr<ClientFactory> client) {
+            return start_(std::make_shared<TLSClientFactory>(std::move(client), tls_, reactor_));
+        });
+    }
+    std::string describe() const override { return description_ + " (TLS)"; }
+
+private:
+    Reactor& reactor_;
+    std::string description_;
+    TLSOptions tls_;
+    Start start_;
+};
+
+}  // namespace
+}  // namespace detail
+
+std::unique_ptr<ServerEndpoint> wrapServerTLS(Reactor& reactor,
+                                              std::unique_ptr<ServerEndpoint> inner,
+                                              TLSOptions tls) {
+    if (!tls.isServer()) throw TLSError("wrapServerTLS needs server options");
+    tls.context();  // a bad key or certificate fails now, not at the first connection
+    return std::make_unique<detail::TLSWrappedServerEndpoint>(reactor, std::move(inner),
+                                                              std::move(tls));
+}
+
+std::unique_ptr<ClientEndpoint> wrapClientTLS(std::unique_ptr<ClientEndpoint> inner,
+                                              TLSOptions tls) {
+    if (tls.isServer()) throw TLSError("wrapClientTLS needs client options");
+    tls.context();
+    if (auto* tcp = dynamic_cast<TCPClientEndpoint*>(inner.get())) {
+        Reactor& reactor = tcp->reactor_;
+        return std::make_unique<detail::TLSWrappedClientEndpoint>(
+            reactor, tcp->describe(), std::move(tls),
+            [&reactor, host = tcp->host_, port = tcp->port_,
+             options = tcp->options_](std::shared_ptr<ClientFactory> factory) {
+                return reactor.connectTCP(host, port, std::move(factory), options);
+            });
+    }
+    if (auto* local = dynamic_cast<UNIXClientEndpoint*>(inner.get())) {
+        Reactor& reactor = local->reactor_;
+        return std::make_unique<detail::TLSWrappedClientEndpoint>(
+            reactor, local->describe(), std::move(tls),
+            [&reactor, path = local->path_,
+             options = local->options_](std::shared_ptr<ClientFactory> factory) {
+                return reactor.connectUNIX(path, std::move(factory), options);
+            });
+    }
+    throw std::invalid_argument("TLS can wrap only tcp: and unix: client endpoints, not " +
+                                inner->describe());
 }
 
 std::unique_ptr<ServerEndpoint> serverFromString(Reactor& reactor, std::string_view description) {

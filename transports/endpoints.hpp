@@ -108,6 +108,8 @@ public:
     std::string describe() const override;
 
 private:
+    friend std::unique_ptr<ClientEndpoint> wrapClientTLS(std::unique_ptr<ClientEndpoint> inner,
+                                                         TLSOptions tls);
     Reactor& reactor_;
     std::string host_;
     std::uint16_t port_;
@@ -122,6 +124,8 @@ public:
     std::string describe() const override;
 
 private:
+    friend std::unique_ptr<ClientEndpoint> wrapClientTLS(std::unique_ptr<ClientEndpoint> inner,
+                                                         TLSOptions tls);
     Reactor& reactor_;
     std::string path_;
     ConnectOptions options_;
@@ -163,6 +167,21 @@ private:
     TLSOptions tls_;
     ConnectOptions options_;
 };
+
+/// The same endpoint with TLS over every connection, as Twisted's
+/// wrapClientTLS: `tls` are server options (a certificate, or
+/// TLSOptions::pskServer). Any server endpoint. Throws TLSError for bad
+/// options.
+std::unique_ptr<ServerEndpoint> wrapServerTLS(Reactor& reactor,
+                                              std::unique_ptr<ServerEndpoint> inner,
+                                              TLSOptions tls);
+
+/// A tcp: or unix: client endpoint with TLS over it (client options). The
+/// factory sees a refused handshake as clientConnectionFailed, and a
+/// ReconnectingClientFactory retries through it, as with tls: endpoints.
+/// Throws std::invalid_argument for another kind of endpoint.
+std::unique_ptr<ClientEndpoint> wrapClientTLS(std::unique_ptr<ClientEndpoint> inner,
+                                              TLSOptions tls);
 
 /// Builds a server endpoint from a description, as Twisted's serverFromString:
 /// "tcp:1234:interface=127.0.0.1:backlog=50", "tcp6:1234:interface=\:\:1",

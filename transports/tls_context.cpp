@@ -4,7 +4,9 @@
 #include <twine/transports/tls_errors.hpp>
 #include <twine/transports/tls_options.hpp>
 
+#include <openssl/crypto.h>
 #include <openssl/err.h>
+#include <openssl/evp.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
@@ -18,6 +20,9 @@ constexpr const char* kTls12Ciphers =
     "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"
     "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"
     "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305";
+
+// Every twine context's session id context; a PSK session carries it too.
+constexpr unsigned char kSessionContext[] = "twine";
 
 [[noreturn]] void fail(const std::string& what) {
     std::string reason = takeOpenSSLErrors();
@@ -68,13 +73,14 @@ void applyDefaults(SSL_CTX* context, const TLSOptions& options) {
     if (SSL_CTX_set_cipher_list(context, kTls12Ciphers) != 1) fail("cannot set the cipher list");
     // Our output buffer never blocks, but a large write may be retried in parts.
     SSL_CTX_set_mode(context, SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
-    static const unsigned char sessionContext[] = "twine";
-    SSL_CTX_set_session_id_context(context, sessionContext, sizeof sessionContext - 1);
+    SSL_CTX_set_session_id_context(context, kSessionContext, sizeof kSessionContext - 1);
 }
 
 void loadIdentity(SSL_CTX* context, const TLSOptions& options) {
     if (options.certificateFile().empty()) {
-        if (options.isServer()) throw TLSError("TLS configuration: a server needs a certificate");
+        if (options.isServer() && !options.hasPreSharedKey()) {
+            throw TLSError("TLS configuration: a server needs a certificate or a pre-shared key");
+        }
         return;
     }
     if (SSL_CTX_use_certificate_chain_file(context, options.certificateFile().c_str()) != 1) {
@@ -120,6 +126,105 @@ void loadTrust(SSL_CTX* context, const TLSOptions& options) {
     SSL_CTX_set_verify(context, mode, nullptr);
 }
 
+// --- TLS 1.3 external pre-shared keys ------------------------------------
+
+// Suites whose hash is SHA-256, the hash the key is bound to: a server
+// preferring a SHA-384 suite would otherwise ignore the key.
+constexpr const char* kPskSuites = "TLS_AES_128_GCM_SHA256:TLS_CHACHA20_POLY1305_SHA256";
+constexpr unsigned char kAes128GcmSha256[] = {0x13, 0x01};
+
+const TLSContext& contextOf(SSL* ssl) {
+    return *static_cast<const TLSContext*>(SSL_CTX_get_app_data(SSL_get_SSL_CTX(ssl)));
+}
+
+// A fresh session holding the key, for OpenSSL to take ownership of: the
+// "resumption" secret of RFC 8446's external PSK, with no early data allowed.
+SSL_SESSION* pskSession(SSL* ssl, const std::string& key) {
+    const SSL_CIPHER* cipher = SSL_CIPHER_find(ssl, kAes128GcmSha256);
+    SSL_SESSION* session = SSL_SESSION_new();
+    if (cipher == nullptr || session == nullptr ||
+        SSL_SESSION_set1_master_key(session, reinterpret_cast<const unsigned char*>(key.data()),
+                                    key.size()) != 1 ||
+        SSL_SESSION_set_cipher(session, cipher) != 1 ||
+        SSL_SESSION_set_protocol_version(session, TLS1_3_VERSION) != 1 ||
+        SSL_SESSION_set_max_early_data(session, 0) != 1 ||
+        // The context every twine SSL_CTX sets (a session from another is refused).
+        SSL_SESSION_set1_id_context(session, kSessionContext, sizeof kSessionContext - 1) != 1) {
+        SSL_SESSION_free(session);
+        return nullptr;
+    }
+    return session;
+}
+
+// Client: offer our key (OpenSSL asks again with the chosen suite's hash
+// after a HelloRetryRequest; the key only fits SHA-256).
+int usePskSession(SSL* ssl, const EVP_MD* md, const unsigned char** id, std::size_t* idLength,
+                  SSL_SESSION** session) {
+    *id = nullptr;
+    *idLength = 0;
+    *session = nullptr;
+    if (md != nullptr && EVP_MD_get_type(md) != NID_sha256) return 1;
+    const TLSContext& context = contextOf(ssl);
+    SSL_SESSION* made = pskSession(ssl, context.pskKey());
+    if (made == nullptr) return 0;
+    *session = made;
+    *id = reinterpret_cast<const unsigned char*>(context.pskIdentity().data());
+    *idLength = context.pskIdentity().size();
+    return 1;
+}
+
+// Server: the key for the identity the client names, if it is ours. An
+// unknown identity (or a client offering none) finds no key; with no
+// certificate either, that handshake fails.
+int findPskSession(SSL* ssl, const unsigned char* identity, std::size_t identityLength,
+                   SSL_SESSION** session) {
+    *session = nullptr;
+    const TLSContext& context = contextOf(ssl);
+    const std::string& ours = context.pskIdentity();
+    if (identityLength != ours.size() ||
+        CRYPTO_memcmp(identity, ours.data(), identityLength) != 0) {
+        return 1;
+    }
+    SSL_SESSION* made = pskSession(ssl, context.pskKey());
+    if (made == nullptr) return 0;
+    *session = made;
+    return 1;
+}
+
+// A PSK client never settles for a certificate instead: a server that does
+// not know the key could present any.
+int refuseCertificate(int, X509_STORE_CTX* store) {
+    X509_STORE_CTX_set_error(store, X509_V_ERR_APPLICATION_VERIFICATION);
+    return 0;
+}
+
+void applyPreSharedKey(SSL_CTX* context, const TLSOptions& options) {
+    if (!options.hasPreSharedKey()) return;
+    if (options.pskKey().size() < 16) {
+        throw TLSError("TLS configuration: a pre-shared key needs at least 16 bytes");
+    }
+    if (options.pskIdentity().empty()) {
+        throw TLSError("TLS configuration: a pre-shared key needs an identity");
+    }
+    if (SSL_CTX_set_min_proto_version(context, TLS1_3_VERSION) != 1 ||
+        SSL_CTX_set_max_proto_version(context, TLS1_3_VERSION) != 1) {
+        fail("cannot require TLS 1.3 for a pre-shared key");
+    }
+    if (SSL_CTX_set_ciphersuites(context, kPskSuites) != 1) fail("cannot set the PSK suites");
+    // psk_dhe_ke only: OpenSSL offers and accepts psk_ke (no forward secrecy)
+    // only with this option, which must stay off.
+    SSL_CTX_clear_options(context, SSL_OP_ALLOW_NO_DHE_KEX);
+    // No 0-RTT: early data could be replayed.
+    SSL_CTX_set_max_early_data(context, 0);
+    SSL_CTX_set_recv_max_early_data(context, 0);
+    if (options.isServer()) {
+        SSL_CTX_set_psk_find_session_callback(context, findPskSession);
+    } else {
+        SSL_CTX_set_psk_use_session_callback(context, usePskSession);
+        SSL_CTX_set_verify(context, SSL_VERIFY_PEER, refuseCertificate);
+    }
+}
+
 }  // namespace
 
 std::shared_ptr<TLSContext> TLSContext::create(const TLSOptions& options) {
@@ -130,8 +235,10 @@ std::shared_ptr<TLSContext> TLSContext::create(const TLSOptions& options) {
     // Owned at once, so every throw below frees it.
     std::shared_ptr<TLSContext> context(new TLSContext(raw, options, std::move(alpnWire)));
     applyDefaults(raw, options);
+    SSL_CTX_set_app_data(raw, context.get());
     loadIdentity(raw, options);
     loadTrust(raw, options);
+    applyPreSharedKey(raw, options);
     if (!context->alpnWire_.empty()) {
         if (options.isServer()) {
             SSL_CTX_set_alpn_select_cb(raw, selectAlpn, context.get());
@@ -148,9 +255,12 @@ TLSContext::TLSContext(SSL_CTX* context, const TLSOptions& options, std::string 
     : context_(context),
       server_(options.isServer()),
       verifyPeer_(options.verifyPeer()),
-      alpnWire_(std::move(alpnWire)) {}
+      alpnWire_(std::move(alpnWire)),
+      pskIdentity_(options.pskIdentity()),
+      pskKey_(options.pskKey()) {}
 
 TLSContext::~TLSContext() {
+    OPENSSL_cleanse(pskKey_.data(), pskKey_.size());
     SSL_CTX_free(context_);
 }
 

@@ -31,6 +31,10 @@ public:
     bool verifiesPeer() const { return verifyPeer_; }
     /// ALPN preferences in wire format (length-prefixed names).
     const std::string& alpnWire() const { return alpnWire_; }
+    /// The TLS 1.3 external pre-shared key; empty key if none.
+    bool usesPreSharedKey() const { return !pskKey_.empty(); }
+    const std::string& pskIdentity() const { return pskIdentity_; }
+    const std::string& pskKey() const { return pskKey_; }
 
 private:
     TLSContext(ssl_ctx_st* context, const TLSOptions& options, std::string alpnWire);
@@ -39,6 +43,8 @@ private:
     bool server_;
     bool verifyPeer_;
     std::string alpnWire_;
+    std::string pskIdentity_;
+    std::string pskKey_;
 };
 
 }  // namespace detail

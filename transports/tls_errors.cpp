@@ -26,6 +26,9 @@ std::string hint(const std::string& reason) {
         reason.find("record layer failure") != std::string::npos) {
         return " (the peer does not seem to speak TLS)";
     }
+    if (reason.find("binder does not verify") != std::string::npos) {
+        return " (the peer holds a different pre-shared key)";
+    }
     if (reason.find("unknown ca") != std::string::npos) {
         return " (the peer does not trust our certificate's CA)";
     }
@@ -35,8 +38,11 @@ std::string hint(const std::string& reason) {
 }  // namespace
 
 std::string describeTLSFailure(ssl_st* ssl, int sslError) {
+    // A pre-shared-key handshake checks no certificate (and OpenSSL leaves
+    // its session's verify result "unspecified").
     const long verify = SSL_get_verify_result(ssl);
-    if (verify != X509_V_OK) {
+    if (verify != X509_V_OK && (SSL_get_verify_mode(ssl) & SSL_VERIFY_PEER) != 0 &&
+        SSL_session_reused(ssl) == 0) {
         ERR_clear_error();
         return std::string("certificate verification failed: ") +
                X509_verify_cert_error_string(verify);

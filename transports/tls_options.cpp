@@ -21,6 +21,31 @@ TLSOptions TLSOptions::server(std::string certificateChainFile, std::string priv
     return options;
 }
 
+TLSOptions TLSOptions::pskServer(std::string identity, std::string key) {
+    TLSOptions options;
+    options.server_ = true;
+    options.verifyPeer_ = false;
+    options.preSharedKey(std::move(identity), std::move(key));
+    return options;
+}
+
+TLSOptions TLSOptions::pskClient(std::string identity, std::string key) {
+    TLSOptions options;
+    options.preSharedKey(std::move(identity), std::move(key));
+    return options;
+}
+
+TLSOptions& TLSOptions::preSharedKey(std::string identity, std::string key) {
+    pskIdentity_ = std::move(identity);
+    pskKey_ = std::move(key);
+    minimum_ = TLSVersion::tls1_3;
+    maximum_ = TLSVersion::tls1_3;
+    // The key authenticates the server; a certificate check would need a
+    // certificate the server does not have.
+    if (!server_) verifyPeer_ = false;
+    return changed();
+}
+
 TLSOptions& TLSOptions::changed() {
     context_.reset();
     return *this;

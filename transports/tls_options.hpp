@@ -34,6 +34,12 @@ public:
     static TLSOptions client(std::string hostname = {});
     /// Server options: a PEM certificate chain (leaf first) and its key.
     static TLSOptions server(std::string certificateChainFile, std::string privateKeyFile);
+    /// Server options authenticated by a TLS 1.3 external pre-shared key
+    /// alone: no certificate. See preSharedKey().
+    static TLSOptions pskServer(std::string identity, std::string key);
+    /// Client options authenticated by a pre-shared key alone: the server
+    /// proves it holds the key, no certificate is asked for or accepted.
+    static TLSOptions pskClient(std::string identity, std::string key);
 
     /// Client: trust only the CA certificates in this PEM file instead of
     /// the system store.
@@ -49,6 +55,14 @@ public:
     TLSOptions& hostname(std::string name);
     TLSOptions& minimumVersion(TLSVersion version);
     TLSOptions& maximumVersion(TLSVersion version);
+    /// TLS 1.3 external pre-shared key (RFC 8446 section 2.2): both ends
+    /// hold `key` (at least 16 bytes, e.g. from HKDF) under the name
+    /// `identity`. The handshake always adds an ephemeral (EC)DHE key share
+    /// (psk_dhe_ke), so recorded traffic stays secret if the key later
+    /// leaks; it forces TLS 1.3, a SHA-256 suite (AES-128-GCM first) and no
+    /// early data. A client with a key accepts no certificate-only server; a
+    /// peer with another key fails the handshake with TLSError.
+    TLSOptions& preSharedKey(std::string identity, std::string key);
     /// Session tickets (resumption); off by default.
     TLSOptions& sessionTickets(bool enabled);
     /// A handshake not complete this long after the connection is cut with
@@ -65,6 +79,9 @@ public:
     TLSVersion minimum() const { return minimum_; }
     TLSVersion maximum() const { return maximum_; }
     bool tickets() const { return tickets_; }
+    bool hasPreSharedKey() const { return !pskKey_.empty(); }
+    const std::string& pskIdentity() const { return pskIdentity_; }
+    const std::string& pskKey() const { return pskKey_; }
     Duration handshakeDeadline() const { return handshakeTimeout_; }
 
     /// The OpenSSL context for these options, built on first use. Throws
@@ -84,6 +101,8 @@ private:
     TLSVersion minimum_ = TLSVersion::tls1_2;
     TLSVersion maximum_ = TLSVersion::tls1_3;
     bool tickets_ = false;
+    std::string pskIdentity_;
+    std::string pskKey_;
     Duration handshakeTimeout_ = std::chrono::seconds(30);
     mutable std::shared_ptr<detail::TLSContext> context_;
 };

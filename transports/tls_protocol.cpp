@@ -7,10 +7,12 @@
 #include <twine/transports/tls_protocol.hpp>
 
 #include <openssl/err.h>
+#include <openssl/objects.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
 #include <stdexcept>
+#include <utility>
 #include <vector>
 
 namespace twine::detail {
@@ -124,12 +126,29 @@ void TLSProtocol::advanceHandshake() {
     const int result = SSL_do_handshake(ssl_);
     flushOutput();
     if (result == 1) {
+        if (context_->usesPreSharedKey() && !context_->isServer() &&
+            SSL_session_reused(ssl_) != 1) {
+            // The refusing verify callback makes this unreachable; kept so a
+            // change there cannot let a server that lacks the key through.
+            fail(TLSError("TLS handshake failed: the server did not use the pre-shared key"));
+            return;
+        }
         onHandshakeDone();
         return;
     }
     const int error = SSL_get_error(ssl_, result);
     if (error == SSL_ERROR_WANT_READ) return;
-    fail(TLSError("TLS handshake failed: " + describeTLSFailure(ssl_, error)));
+    std::string reason = describeTLSFailure(ssl_, error);
+    if (context_->usesPreSharedKey() && !context_->isServer()) {
+        if (reason.find("application verification failure") != std::string::npos) {
+            reason = "the server sent a certificate instead of proving the pre-shared key";
+        } else if (reason.find("alert illegal parameter") != std::string::npos ||
+                   reason.find("alert decrypt error") != std::string::npos) {
+            // What OpenSSL and RFC 8446 servers answer to a binder made with another key.
+            reason += " (the server refused our pre-shared key)";
+        }
+    }
+    fail(TLSError("TLS handshake failed: " + reason));
 }
 
 void TLSProtocol::onHandshakeDone() {
@@ -270,13 +289,16 @@ void TLSProtocol::registerProducer(Producer& producer, bool streaming) {
     } else if (streaming) {
         // Nothing can be sent before the handshake: hold it back until then.
         producer.pauseProducing();
+        producerHeld_ = true;
     }
 }
 
 void TLSProtocol::attachProducer() {
     if (producer_ == nullptr || producerOnLower_ || !connected()) return;
     producerOnLower_ = true;
-    if (producerStreaming_) producer_->resumeProducing();
+    // Only a producer we paused for the handshake is resumed: one registered
+    // after it is producing already (resuming it would run it re-entrantly).
+    if (std::exchange(producerHeld_, false)) producer_->resumeProducing();
     // The transport below pauses and resumes it by its own water marks: our
     // records go straight into its buffer.
     if (producer_ != nullptr) lower().registerProducer(*producer_, producerStreaming_);
@@ -287,6 +309,7 @@ void TLSProtocol::unregisterProducer() {
     if (producerOnLower_ && connected()) lower().unregisterProducer();
     producer_ = nullptr;
     producerOnLower_ = false;
+    producerHeld_ = false;
 }
 
 void TLSProtocol::sendCloseNotify() {
@@ -456,6 +479,17 @@ std::string TLSProtocol::protocolVersion() const {
 std::string TLSProtocol::cipherName() const {
     const char* name = SSL_get_cipher_name(ssl_);
     return name != nullptr ? name : "";
+}
+
+std::string TLSProtocol::keyExchangeGroup() const {
+    const int group = SSL_get_negotiated_group(ssl_);
+    if (group == 0) return "";
+    const char* name = OBJ_nid2sn(group & ~TLSEXT_nid_unknown);
+    return name != nullptr ? name : "group " + std::to_string(group);
+}
+
+bool TLSProtocol::usedPreSharedKey() const {
+    return handshakeDone_ && SSL_session_reused(ssl_) == 1;
 }
 
 std::string TLSProtocol::peerCertificateSubject() const {

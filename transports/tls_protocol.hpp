@@ -89,6 +89,8 @@ public:
     std::string protocolVersion() const override;
     std::string cipherName() const override;
     std::string peerCertificateSubject() const override;
+    std::string keyExchangeGroup() const override;
+    bool usedPreSharedKey() const override;
     Transport& underlyingTransport() const override { return transport(); }
 
 private:
@@ -125,6 +127,7 @@ private:
     Producer* producer_ = nullptr;
     bool producerStreaming_ = false;
     bool producerOnLower_ = false;
+    bool producerHeld_ = false;  // paused by us until the handshake completes
 
     std::optional<Failure> failure_;
     bool handshakeDone_ = false;

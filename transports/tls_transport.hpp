@@ -20,6 +20,12 @@ public:
     virtual std::string cipherName() const = 0;
     /// The peer certificate's subject ("CN=client,O=twine"), "" if none.
     virtual std::string peerCertificateSubject() const = 0;
+    /// The ephemeral key exchange's group ("X25519", "prime256v1"), "" if
+    /// the handshake had none.
+    virtual std::string keyExchangeGroup() const = 0;
+    /// True if the handshake was authenticated by a pre-shared key
+    /// (TLSOptions::preSharedKey) rather than by certificates.
+    virtual bool usedPreSharedKey() const = 0;
     /// The transport the TLS records travel on.
     virtual Transport& underlyingTransport() const = 0;
 };

@@ -5,6 +5,8 @@
 //   twine-ft fetch NAME... --from ENDPOINT [-o DIR] [--token-file F]
 
 #include "progress_display.hpp"
+#include "retrying_client.hpp"
+#include "secure_channel.hpp"
 #include "server_log.hpp"
 #include "units.hpp"
 
@@ -46,7 +48,14 @@ struct Options {
     std::string endpoint;
     std::string outDir = ".";
     bool quiet = false;
+    bool insecurePlaintext = false;
+    unsigned retries = 5;
 };
+
+Channel channelOf(const Options& options) {
+    if (options.insecurePlaintext) warnPlaintext();
+    return options.insecurePlaintext ? Channel::plaintext : Channel::preSharedKey;
+}
 
 // The client's token: --token-file, else $TWINE_FT_TOKEN.
 std::string clientToken(const Options& options) {
@@ -89,8 +98,9 @@ int serve(const Options& options) {
     auto factory = std::make_shared<ft::TransferServerFactory>(root, token, reactor, log);
     std::vector<std::unique_ptr<twine::ServerEndpoint>> endpoints;
     int status = 0;
+    const Channel channel = channelOf(options);
     for (const std::string& description : options.listen) {
-        endpoints.push_back(twine::serverFromString(reactor, description));
+        endpoints.push_back(serverEndpoint(reactor, description, token, channel));
         const twine::ServerEndpoint& endpoint = *endpoints.back();
         endpoints.back()->listen(factory).addCallbacks(
             [&endpoint](std::shared_ptr<twine::Port> port) {
@@ -110,24 +120,28 @@ int serve(const Options& options) {
     return status;
 }
 
-// Runs one client session (push or fetch) to its end.
+// Runs one client job (push or fetch) to its end, retrying sessions that
+// a fault cut short.
 template <class Job>
 int runClient(const Options& options, Job job) {
     std::string token = clientToken(options);
+    const Channel channel = channelOf(options);
     twine::Reactor reactor;
     ProgressDisplay display(options.quiet, [&reactor] {
         reactor.callLater(twine::Duration(0), [&reactor] {
             if (reactor.running()) reactor.stop();
         });
     });
-    auto factory =
-        std::make_shared<twine::ClientFactory>([&]() -> std::unique_ptr<twine::Protocol> {
-            return std::make_unique<ft::TransferClient>(job, token, reactor, display);
-        });
-    auto endpoint = twine::clientFromString(reactor, options.endpoint);
-    endpoint->connect(factory).addErrback([&](const twine::Failure& failure) {
-        display.connectFailed(options.endpoint, failure.what());
-    });
+    auto factory = std::make_shared<RetryingClient>(
+        reactor, options.endpoint,
+        [&](ft::TransferObserver& observer) {
+            return std::make_unique<ft::TransferClient>(job, token, reactor, observer);
+        },
+        display, retryPolicy(options.retries),
+        [channel](const std::string& reason) { return explainConnectFailure(reason, channel); });
+    auto endpoint = clientEndpoint(reactor, options.endpoint, token, channel);
+    // The factory reports every outcome, the first failed attempt included.
+    endpoint->connect(factory).addErrback([](const twine::Failure&) {});
     reactor.run();
     return display.summarise();
 }
@@ -146,6 +160,15 @@ int fetch(const Options& options) {
 void addCommon(CLI::App* command, Options& options) {
     command->add_option("--token-file", options.tokenFile, "file holding the shared token");
     command->add_flag("-q,--quiet", options.quiet, "print only errors");
+    command->add_flag("--insecure-plaintext", options.insecurePlaintext,
+                      "no TLS on tcp:/unix: (both ends must say so): anyone on the path can "
+                      "read and change the files");
+}
+
+void addRetries(CLI::App* command, Options& options) {
+    command->add_option("--retries", options.retries,
+                        "retries after a refused or lost connection or a busy file, with "
+                        "backoff from 0.5 s (default 5; 0: none)");
 }
 
 // A transfer allocates and frees chunks of 128-256 KiB all the time. With
@@ -181,6 +204,7 @@ int main(int argc, char** argv) {
     sendCommand->add_option("--to", options.endpoint, "server endpoint, e.g. tcp:host=h:port=9000")
         ->required();
     addCommon(sendCommand, options);
+    addRetries(sendCommand, options);
 
     CLI::App* fetchCommand =
         app.add_subcommand("fetch", "fetch files or directories from a server");
@@ -189,6 +213,7 @@ int main(int argc, char** argv) {
     fetchCommand->add_option("-o,--output", options.outDir, "where to put them (default .)");
     fetchCommand->add_flag("--allow-overwrite", options.allowOverwrite, "replace existing files");
     addCommon(fetchCommand, options);
+    addRetries(fetchCommand, options);
 
     CLI11_PARSE(app, argc, argv);
     // A peer that closes mid-transfer is an error to report, not a death.

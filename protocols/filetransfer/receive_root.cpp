@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <vector>
 
 namespace twine::filetransfer {
 namespace {
@@ -62,6 +63,26 @@ std::unique_ptr<IncomingFile> ReceiveRoot::begin(const FileInfo& info) {
     busy_.insert(name.str());
     return std::make_unique<IncomingFile>(shared_from_this(), std::move(name), info,
                                           std::move(directory), std::move(part), have);
+}
+
+std::uint64_t ReceiveRoot::whenReleased(const std::string& name, std::function<void()> released) {
+    const std::uint64_t id = ++nextWaiter_;
+    waiters_.emplace(id, std::make_pair(name, std::move(released)));
+    return id;
+}
+
+void ReceiveRoot::release(const std::string& name) {
+    busy_.erase(name);
+    std::vector<std::function<void()>> ready;
+    for (auto it = waiters_.begin(); it != waiters_.end();) {
+        if (it->second.first == name) {
+            ready.push_back(std::move(it->second.second));
+            it = waiters_.erase(it);
+        } else {
+            ++it;
+        }
+    }
+    for (auto& released : ready) released();
 }
 
 void ReceiveRoot::makeDirectory(const FileInfo& info) {

@@ -5,10 +5,13 @@
 #include <twine/protocols/filetransfer/sha256.hpp>
 
 #include <cstdint>
+#include <functional>
 #include <limits>
+#include <map>
 #include <memory>
 #include <set>
 #include <string>
+#include <utility>
 
 namespace twine::filetransfer {
 
@@ -36,13 +39,24 @@ public:
     const RootDir& dir() const { return dir_; }
     const Options& options() const { return options_; }
 
+    /// True while `name` (as SafeName spells it) is being received.
+    bool receiving(const std::string& name) const { return busy_.count(name) != 0; }
+    /// Calls `released` once `name` is no longer being received: a new
+    /// connection resuming a file waits for the one that died to let go of
+    /// it. Returns an id for cancelWait; `released` must not be called
+    /// after that.
+    std::uint64_t whenReleased(const std::string& name, std::function<void()> released);
+    void cancelWait(std::uint64_t id) { waiters_.erase(id); }
+
 private:
     friend class IncomingFile;
-    void release(const std::string& name) { busy_.erase(name); }
+    void release(const std::string& name);
 
     RootDir dir_;
     Options options_;
     std::set<std::string> busy_;
+    std::map<std::uint64_t, std::pair<std::string, std::function<void()>>> waiters_;
+    std::uint64_t nextWaiter_ = 0;
 };
 
 /// One file being received: data goes to ".NAME.part" beside the final

@@ -76,7 +76,12 @@ void TransferClient::handleMessage(const Message& message) {
 }
 
 void TransferClient::finished(const std::string& error) {
-    if (error.empty() && !completed_) {
+    if (error.empty() && !completed_ && !isAuthenticated()) {
+        // Typically a peer expecting TLS (or plain text) that dropped our bytes.
+        TransferProtocol::finished(
+            "the server closed the connection before the session began (does it expect "
+            "an encrypted connection, or another token?)");
+    } else if (error.empty() && !completed_) {
         TransferProtocol::finished("connection closed before the transfer finished");
     } else {
         TransferProtocol::finished(error);

@@ -1,12 +1,74 @@
 #include <twine/protocols/filetransfer/transfer_error.hpp>
 #include <twine/protocols/filetransfer/transfer_server.hpp>
 
+#include <twine/core/reactor_time.hpp>
+
+#include <utility>
+
 namespace twine::filetransfer {
 
 TransferServer::TransferServer(std::shared_ptr<ReceiveRoot> root, std::string token,
                                ReactorTime& time, TransferObserver& observer)
-    : TransferProtocol(Role::server, std::move(token), time, observer), root_(std::move(root)) {
+    : TransferProtocol(Role::server, std::move(token), time, observer),
+      root_(std::move(root)),
+      time_(time) {
     setReceiveRoot(root_);
+}
+
+TransferServer::~TransferServer() {
+    stopWaiting();
+}
+
+void TransferServer::lineReceived(std::string_view line) {
+    if (held_.empty() && isAuthenticated() && waitForDrain(line)) return;
+    TransferProtocol::lineReceived(line);
+}
+
+// An offer for a name that another connection still holds (a sender killed
+// a moment ago, whose connection is still being read to its end) waits for
+// that connection to let go, so the new one resumes from the partial
+// instead of failing "busy". Reading stops meanwhile, keeping the order.
+bool TransferServer::waitForDrain(std::string_view line) {
+    std::string name;
+    try {
+        Message message = Message::decode(line);
+        if (message.verb() != "FILE" || receiving() || !message.has("name")) return false;
+        name = SafeName(message.get("name")).str();
+    } catch (const TransferError&) {
+        return false;  // the protocol reports it
+    }
+    if (!root_->receiving(name)) return false;
+    held_ = std::string(line);
+    pauseProducing();
+    waiter_ = root_->whenReleased(name, [this] {
+        waiter_.reset();
+        // Not from inside the other connection's teardown.
+        resumeCall_ = time_.callLater(Duration(0), [this] { endWait(); });
+    });
+    waitTimer_ = time_.callLater(drainWait, [this] { endWait(); });
+    return true;
+}
+
+void TransferServer::endWait() {
+    stopWaiting();
+    std::string line = std::exchange(held_, {});
+    if (line.empty()) return;
+    TransferProtocol::lineReceived(line);  // still "busy" if the wait ran out
+    resumeProducing();
+}
+
+void TransferServer::stopWaiting() {
+    if (waiter_) root_->cancelWait(*waiter_);
+    waiter_.reset();
+    for (DelayedCall* call : {&waitTimer_, &resumeCall_}) {
+        if (call->active()) call->cancel();
+    }
+}
+
+void TransferServer::connectionLost(const Failure& reason) {
+    stopWaiting();
+    held_.clear();
+    TransferProtocol::connectionLost(reason);
 }
 
 void TransferServer::handleMessage(const Message& message) {

@@ -3,7 +3,9 @@
 #include <twine/core/factory.hpp>
 #include <twine/protocols/filetransfer/transfer_protocol.hpp>
 
+#include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
 
 namespace twine::filetransfer {
@@ -12,16 +14,34 @@ namespace twine::filetransfer {
 /// and sends what a client fetches from it (GET name ... END).
 class TransferServer final : public TransferProtocol {
 public:
+    /// How long an offer for a name another connection is still receiving
+    /// waits for it (a dead sender's connection draining) before "busy".
+    static constexpr std::chrono::seconds drainWait{10};
+
     TransferServer(std::shared_ptr<ReceiveRoot> root, std::string token, ReactorTime& time,
                    TransferObserver& observer);
+    ~TransferServer() override;
+
+    void lineReceived(std::string_view line) override;
+    void connectionLost(const Failure& reason) override;
 
 protected:
     void handleMessage(const Message& message) override;
     void outgoingDrained() override;
 
 private:
+    bool waitForDrain(std::string_view line);
+    void stopWaiting();
+    void endWait();
+
     std::shared_ptr<ReceiveRoot> root_;
+    ReactorTime& time_;
     std::string fetching_;
+    // A FILE line held back, reading paused, while its name drains.
+    std::string held_;
+    std::optional<std::uint64_t> waiter_;
+    DelayedCall waitTimer_;
+    DelayedCall resumeCall_;
 };
 
 /// Builds a TransferServer per connection, all sharing one root (so a

@@ -159,8 +159,10 @@ stop_server
 # --- the receiver killed mid-way, then resumed ---------------------------
 R3=$WORK/root3
 start_server "$R3"
+# --retries 0: this checks the failure is reported (ft_secure_retry.sh checks
+# that a send with retries outlives a restarted receiver).
 ip netns exec "$NS_A" "$FT" send "$SRC/big.bin" --to "$TO" --token-file "$WORK/token" \
-    > "$WORK/send3a.out" 2>&1 &
+    --retries 0 > "$WORK/send3a.out" 2>&1 &
 SENDER=$!
 PIDS+=("$SENDER")
 wait_for_part "$R3/.big.bin.part" $((SIZE / 3))
@@ -182,7 +184,7 @@ R4=$WORK/root4
 OUTSIDE=$WORK/outside
 mkdir -p "$R4" "$OUTSIDE"
 ln -s "$OUTSIDE" "$R4/planted"
-start_server "$R4"
+start_server "$R4" --insecure-plaintext  # the raw client below speaks no TLS
 in_a timeout 30 python3 - "$WORK/token" 198.18.0.2 "$PORT" > "$WORK/hostile.out" 2>&1 <<'PY' \
     || fail "hostile client: $(cat "$WORK/hostile.out")"
 import hashlib, hmac, os, socket, sys
