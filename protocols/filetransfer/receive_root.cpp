@@ -54,12 +54,18 @@ std::unique_ptr<IncomingFile> ReceiveRoot::begin(const FileInfo& info) {
     if (!options_.allowOverwrite && exists(directory.get(), name.leaf())) {
         throw TransferError(code::exists, "'" + name.str() + "' exists (overwrite not allowed)");
     }
+    // The space check comes before the partial is created, so a refused
+    // offer leaves nothing behind on a full disk.
     std::string partName = SafeName::partName(name.leaf());
-    UniqueFd part(::openat(directory.get(), partName.c_str(),
-                           O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600));
-    if (!part) throwSystemError("create " + name.str(), errno);
-    std::uint64_t have = resume::offerable(fileSize(part.get()), info.size);
+    UniqueFd part(::openat(directory.get(), partName.c_str(), O_RDWR | O_NOFOLLOW | O_CLOEXEC));
+    if (!part && errno != ENOENT) throwSystemError("open " + name.str(), errno);
+    std::uint64_t have = part ? resume::offerable(fileSize(part.get()), info.size) : 0;
     checkFreeSpace(directory.get(), name.str(), info.size - have);
+    if (!part) {
+        part = UniqueFd(::openat(directory.get(), partName.c_str(),
+                                 O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600));
+        if (!part) throwSystemError("create " + name.str(), errno);
+    }
     busy_.insert(name.str());
     return std::make_unique<IncomingFile>(shared_from_this(), std::move(name), info,
                                           std::move(directory), std::move(part), have);

@@ -171,25 +171,26 @@ TEST_CASE("a chat client that does not read is dropped; the others get every lin
                                         talkerReader.waitFor("Welcome, talker!") &&
                                         fastReader.waitFor("Welcome, fast!");
                     if (joined) {
-                        std::thread sender([&] {
-                            for (int k = 0; k < lines; ++k) {
-                                if (!pool_test::sendAll(talker,
-                                                        std::to_string(k) + " " + filler + "\n")) {
-                                    break;
+                        // In steps of 250 lines (well under ChatRoom::maxQueuedBytes):
+                        // the fast client never falls a step behind however the
+                        // threads are scheduled, while the slow one falls ever further.
+                        constexpr int step = 250;
+                        const std::string prefix = "<talker> ";
+                        for (int sent = 0; sent < lines && fastReceived == sent;) {
+                            for (int k = sent; k < sent + step; ++k) {
+                                pool_test::sendAll(talker, std::to_string(k) + " " + filler + "\n");
+                            }
+                            sent += step;
+                            while (fastReceived < sent) {
+                                auto line = fastReader.next();
+                                if (!line) break;
+                                if (line->rfind(prefix, 0) != 0) continue;
+                                if (std::stoi(line->substr(prefix.size())) != fastReceived) {
+                                    ++fastOutOfOrder;
                                 }
+                                ++fastReceived;
                             }
-                        });
-                        while (fastReceived < lines) {
-                            auto line = fastReader.next();
-                            if (!line) break;
-                            const std::string prefix = "<talker> ";
-                            if (line->rfind(prefix, 0) != 0) continue;
-                            if (std::stoi(line->substr(prefix.size())) != fastReceived) {
-                                ++fastOutOfOrder;
-                            }
-                            ++fastReceived;
                         }
-                        sender.join();
                         std::string rest;
                         slowEnd = pool_test::readExactly(slow, std::size_t(1) << 30, rest);
                     }
