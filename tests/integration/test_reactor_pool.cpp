@@ -302,16 +302,36 @@ TEST_CASE("forEach and callFromThread storms run every call on its worker's thre
     std::array<std::thread::id, workers> threadOf{};
     std::array<bool, workers> wrongThread{};
     bool finished = false;
+    std::vector<std::thread> posterThreads;
+    // Meanwhile, forEach rounds from the main thread; each round starts the next.
+    // Declared outside the pool so the chain owns no copy of itself.
+    std::function<void(int)> round;
     {
         twine::ReactorPool pool(workers);
         failAfter(pool.mainReactor(), 60s);
+        round = [&](int n) {
+            if (n == rounds) {
+                for (auto& thread : posterThreads) thread.join();
+                // Posted after every poster's calls: runs after them.
+                pool.forEach([](twine::Reactor&) {}).addCallback([&] {
+                    finished = true;
+                    pool.stop();
+                });
+                return;
+            }
+            pool.forEach([&](twine::Reactor& reactor) {
+                    const std::size_t w = indexOf(pool, reactor);
+                    if (std::this_thread::get_id() != threadOf[w]) wrongThread[w] = true;
+                    ++forEachRuns[w];
+                })
+                .addCallback([&round, n] { round(n + 1); });
+        };
         pool.forEach([&](twine::Reactor& reactor) {
                 threadOf[indexOf(pool, reactor)] = std::this_thread::get_id();
             })
             .addCallback([&] {
-                std::vector<std::thread> threads;
                 for (int p = 0; p < posters; ++p) {
-                    threads.emplace_back([&, p] {
+                    posterThreads.emplace_back([&, p] {
                         for (int i = 0; i < callsPerPoster; ++i) {
                             for (std::size_t w = 0; w < workers; ++w) {
                                 pool.reactor(w).callFromThread([&, w, p, i] {
@@ -324,30 +344,12 @@ TEST_CASE("forEach and callFromThread storms run every call on its worker's thre
                         }
                     });
                 }
-                // Meanwhile, forEach rounds from the main thread.
-                auto round = std::make_shared<std::function<void(int)>>();
-                *round = [&, round,
-                          threads = std::make_shared<std::vector<std::thread>>(std::move(threads))](
-                             int n) {
-                    if (n == rounds) {
-                        for (auto& thread : *threads) thread.join();
-                        // Posted after every poster's calls: runs after them.
-                        pool.forEach([](twine::Reactor&) {}).addCallback([&] {
-                            finished = true;
-                            pool.stop();
-                        });
-                        return;
-                    }
-                    pool.forEach([&](twine::Reactor& reactor) {
-                            const std::size_t w = indexOf(pool, reactor);
-                            if (std::this_thread::get_id() != threadOf[w]) wrongThread[w] = true;
-                            ++forEachRuns[w];
-                        })
-                        .addCallback([round, n] { (*round)(n + 1); });
-                };
-                (*round)(0);
+                round(0);
             });
         pool.run();
+        for (auto& thread : posterThreads) {
+            if (thread.joinable()) thread.join();  // only when the test timed out
+        }
     }
     CHECK(finished);
     for (std::size_t w = 0; w < workers; ++w) {
