@@ -446,9 +446,10 @@ TEST_CASE("a connection lost mid-file keeps every byte received behind the loop 
     auto link = authenticatedServer(root.path);
     link->server->setWriteBehind(loop.post(), smallBuffers);
     std::string content = randomish(300000);
+    // More than its two buffers at once: some are still with the writer
+    // thread (whether reading paused for them depends on how far that thread
+    // got; test_ft_write_behind covers the pausing with a gated sink).
     link->server->dataReceived(offerAndData("f", content) + content.substr(0, 200001));
-    // More than its two buffers arrived at once: it stopped reading.
-    CHECK(link->serverSide.producerState() == twine::StringTransport::ProducerState::paused);
     link->server->connectionLost(twine::ConnectionLost());
     CHECK(readFile(root.path / ".f.part") == content.substr(0, 200001));
     CHECK_FALSE(fs::exists(root.path / "f"));
