@@ -469,7 +469,7 @@ std::shared_ptr<Port> SSLServerEndpoint::listenHandingOff(std::function<void(int
 // Each worker builds its own context: the TLS layer then runs on the worker
 // that owns the connection, with nothing shared between threads.
 std::shared_ptr<Factory> SSLServerEndpoint::servingFactory(std::shared_ptr<Factory> factory) {
-    return detail::tlsServerFactory(std::move(factory), tls_, reactor_);
+    return tlsServerFactory(std::move(factory), tls_, reactor_);
 }
 
 void SSLServerEndpoint::adopt(const std::shared_ptr<Factory>& serving, int fd) {
@@ -515,7 +515,7 @@ public:
         if (!factory) return inner_->listen(nullptr);
         std::shared_ptr<Factory> wrapper;
         try {
-            wrapper = std::make_shared<TLSServerFactory>(std::move(factory), tls_, reactor_);
+            wrapper = tlsServerFactory(std::move(factory), tls_, reactor_);
         } catch (...) {
             return twine::fail<std::shared_ptr<Port>>(Failure());
         }

@@ -20,8 +20,8 @@ namespace twine {
 using detail::TLSClientFactory;
 using detail::TLSServerFactory;
 
-std::shared_ptr<Factory> detail::tlsServerFactory(std::shared_ptr<Factory> inner,
-                                                  const TLSOptions& tls, ReactorTime& time) {
+std::shared_ptr<Factory> tlsServerFactory(std::shared_ptr<Factory> inner, const TLSOptions& tls,
+                                          ReactorTime& time) {
     if (!tls.isServer()) throw TLSError("listenSSL needs server options (TLSOptions::server)");
     return std::make_shared<TLSServerFactory>(std::move(inner), tls, time);
 }
@@ -29,8 +29,7 @@ std::shared_ptr<Factory> detail::tlsServerFactory(std::shared_ptr<Factory> inner
 std::shared_ptr<Port> Reactor::listenSSL(std::uint16_t port, std::shared_ptr<Factory> factory,
                                          const TLSOptions& tls, TCPListenOptions options) {
     // Building the factory builds the context: a bad certificate fails here, not per connection.
-    return listenTCP(port, detail::tlsServerFactory(std::move(factory), tls, *this),
-                     std::move(options));
+    return listenTCP(port, tlsServerFactory(std::move(factory), tls, *this), std::move(options));
 }
 
 std::shared_ptr<Connector> Reactor::connectSSL(const std::string& host, std::uint16_t port,

@@ -6,13 +6,16 @@
 
 #include <memory>
 
-namespace twine::detail {
+namespace twine {
 
-/// The factory listenSSL serves with: every protocol `inner` builds, behind a
-/// TLS server layer. `time` is the reactor whose connections it serves (the
-/// handshake deadline runs on it). Building it builds the TLS context, so a
-/// bad certificate throws here. Defined by the TLS part (tls_listen.cpp).
+/// Twisted's TLSMemoryBIOFactory, server side: every protocol `inner` builds,
+/// behind a TLS server layer (the factory listenSSL serves with; useful to
+/// serve TLS from a ReactorPool worker with options no endpoint string can
+/// carry, such as TLSOptions::pskServer). `time` is the reactor whose
+/// connections it serves (the handshake deadline runs on it). Building it
+/// builds the TLS context, so a bad certificate throws TLSError here, as do
+/// client options.
 std::shared_ptr<Factory> tlsServerFactory(std::shared_ptr<Factory> inner, const TLSOptions& tls,
                                           ReactorTime& time);
 
-}  // namespace twine::detail
+}  // namespace twine

@@ -1,6 +1,6 @@
 // twine-ft: fast, verified, resumable file transfer between hosts.
 //
-//   twine-ft serve DIR [--listen ENDPOINT]... [--token-file F]
+//   twine-ft serve DIR [--listen ENDPOINT]... [--token-file F] [--workers N]
 //   twine-ft send PATH... --to ENDPOINT [--token-file F]
 //   twine-ft fetch NAME... --from ENDPOINT [-o DIR] [--token-file F]
 
@@ -18,6 +18,7 @@
 #include <twine/protocols/filetransfer/transfer_client.hpp>
 #include <twine/protocols/filetransfer/transfer_server.hpp>
 #include <twine/transports/endpoints.hpp>
+#include <twine/transports/reactor_pool.hpp>
 
 #include <fcntl.h>
 #include <malloc.h>
@@ -27,7 +28,9 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <functional>
 #include <memory>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -50,6 +53,7 @@ struct Options {
     bool quiet = false;
     bool insecurePlaintext = false;
     unsigned retries = 5;
+    std::optional<std::size_t> workers;
 };
 
 Channel channelOf(const Options& options) {
@@ -77,40 +81,50 @@ void saveToken(const std::string& path, const std::string& token) {
     ::close(fd);
 }
 
-int serve(const Options& options) {
-    std::string token;
-    if (!options.tokenFile.empty()) {
-        token = ft::auth::readTokenFile(options.tokenFile);
-    } else {
-        // As notebook servers do: a fresh token, printed, kept off the disk
-        // unless --save-token asks for it.
-        token = ft::auth::generateToken();
-        std::printf("token: %s\n", token.c_str());
-        if (!options.saveToken.empty()) saveToken(options.saveToken, token);
-    }
-    ft::ReceiveRoot::Options policy;
-    policy.allowOverwrite = options.allowOverwrite;
-    if (!options.maxSize.empty()) policy.maxSize = parseSize(options.maxSize);
-    auto root = std::make_shared<ft::ReceiveRoot>(options.dir, policy);
+std::string serverToken(const Options& options) {
+    if (!options.tokenFile.empty()) return ft::auth::readTokenFile(options.tokenFile);
+    // As notebook servers do: a fresh token, printed, kept off the disk
+    // unless --save-token asks for it.
+    std::string token = ft::auth::generateToken();
+    std::printf("token: %s\n", token.c_str());
+    if (!options.saveToken.empty()) saveToken(options.saveToken, token);
+    return token;
+}
 
+void reportListening(const twine::ServerEndpoint& endpoint, const twine::Port& port) {
+    std::printf("listening on %s\n", endpoint.describeListening(port.getHost()).c_str());
+    std::fflush(stdout);
+}
+
+void reportCannotListen(const std::string& description, const twine::Failure& failure) {
+    std::fprintf(stderr, "twine-ft: error: cannot listen on %s: %s\n", description.c_str(),
+                 failure.what().c_str());
+}
+
+// What every connection of a server shares, whichever reactor serves it.
+struct Serving {
+    std::shared_ptr<ft::ReceiveRoot> root;
+    std::string token;
+    Channel channel;
+    bool quiet;
+};
+
+int serveOnOneReactor(const Options& options, const Serving& serving) {
     twine::Reactor reactor;
-    auto log = std::make_shared<ServerLog>(options.quiet);
-    auto factory = std::make_shared<ft::TransferServerFactory>(root, token, reactor, log);
+    auto log = std::make_shared<ServerLog>(serving.quiet);
+    auto factory =
+        std::make_shared<ft::TransferServerFactory>(serving.root, serving.token, reactor, log);
     std::vector<std::unique_ptr<twine::ServerEndpoint>> endpoints;
     int status = 0;
-    const Channel channel = channelOf(options);
     for (const std::string& description : options.listen) {
-        endpoints.push_back(serverEndpoint(reactor, description, token, channel));
+        endpoints.push_back(serverEndpoint(reactor, description, serving.token, serving.channel));
         const twine::ServerEndpoint& endpoint = *endpoints.back();
         endpoints.back()->listen(factory).addCallbacks(
-            [&endpoint](std::shared_ptr<twine::Port> port) {
-                std::printf("listening on %s\n",
-                            endpoint.describeListening(port->getHost()).c_str());
-                std::fflush(stdout);
+            [&endpoint](const std::shared_ptr<twine::Port>& port) {
+                reportListening(endpoint, *port);
             },
             [&](const twine::Failure& failure) {
-                std::fprintf(stderr, "twine-ft: error: cannot listen on %s: %s\n",
-                             description.c_str(), failure.what().c_str());
+                reportCannotListen(description, failure);
                 status = 1;
                 reactor.callLater(twine::Duration(0), [&reactor] { reactor.stop(); });
             });
@@ -118,6 +132,48 @@ int serve(const Options& options) {
     std::fflush(stdout);
     reactor.run();
     return status;
+}
+
+// --workers: the pool accepts; each worker serves its connections with its
+// own factory (and TLS layer), all sharing the root, so a name being
+// received on one worker is "busy" to every other.
+int serveOnPool(const Options& options, const Serving& serving) {
+    twine::ReactorPool pool(*options.workers);
+    std::vector<std::unique_ptr<twine::ServerEndpoint>> endpoints;
+    int status = 0;
+    for (const std::string& description : options.listen) {
+        endpoints.push_back(twine::serverFromString(pool.mainReactor(), description));
+        const twine::ServerEndpoint& endpoint = *endpoints.back();
+        auto makeFactory = [&serving, description](twine::Reactor& reactor) {
+            auto factory = std::make_shared<ft::TransferServerFactory>(
+                serving.root, serving.token, reactor, std::make_shared<ServerLog>(serving.quiet),
+                [&reactor](std::function<void()> fn) { reactor.callFromThread(std::move(fn)); });
+            return servingFactory(reactor, description, std::move(factory), serving.token,
+                                  serving.channel);
+        };
+        pool.listen(description, makeFactory)
+            .addCallbacks(
+                [&endpoint](const std::shared_ptr<twine::Port>& port) {
+                    reportListening(endpoint, *port);
+                },
+                [&](const twine::Failure& failure) {
+                    reportCannotListen(description, failure);
+                    status = 1;
+                    pool.stop();
+                });
+    }
+    std::fflush(stdout);
+    pool.run();
+    return status;
+}
+
+int serve(const Options& options) {
+    ft::ReceiveRoot::Options policy;
+    policy.allowOverwrite = options.allowOverwrite;
+    if (!options.maxSize.empty()) policy.maxSize = parseSize(options.maxSize);
+    Serving serving{std::make_shared<ft::ReceiveRoot>(options.dir, policy), serverToken(options),
+                    channelOf(options), options.quiet};
+    return options.workers ? serveOnPool(options, serving) : serveOnOneReactor(options, serving);
 }
 
 // Runs one client job (push or fetch) to its end, retrying sessions that
@@ -197,6 +253,9 @@ int main(int argc, char** argv) {
                              "write the generated token to this file (mode 0600)");
     serveCommand->add_flag("--allow-overwrite", options.allowOverwrite, "replace existing files");
     serveCommand->add_option("--max-size", options.maxSize, "largest file accepted (e.g. 10G)");
+    serveCommand->add_option("-w,--workers", options.workers,
+                             "serve from N worker threads, one reactor each (0: one per CPU); "
+                             "without it, one reactor");
     addCommon(serveCommand, options);
 
     CLI::App* sendCommand = app.add_subcommand("send", "send files or directories to a server");

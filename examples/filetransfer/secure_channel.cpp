@@ -2,6 +2,7 @@
 
 #include <twine/protocols/filetransfer/session_key.hpp>
 #include <twine/transports/tls_options.hpp>
+#include <twine/transports/tls_server_factory.hpp>
 
 #include <cstdio>
 
@@ -14,18 +15,37 @@ bool contains(const std::string& text, const char* needle) {
     return text.find(needle) != std::string::npos;
 }
 
+// tcp: and unix: carry token-keyed TLS unless plaintext was asked for;
+// ssl: has TLS of its own.
+bool wantsPreSharedKey(const twine::ServerEndpoint& endpoint, Channel channel) {
+    const bool stream = dynamic_cast<const twine::TCPServerEndpoint*>(&endpoint) != nullptr ||
+                        dynamic_cast<const twine::UNIXServerEndpoint*>(&endpoint) != nullptr;
+    return stream && channel == Channel::preSharedKey;
+}
+
+twine::TLSOptions preSharedKeyServer(const std::string& token) {
+    return twine::TLSOptions::pskServer(std::string(ft::SessionKey::identity),
+                                        ft::SessionKey::derive(token));
+}
+
 }  // namespace
 
 std::unique_ptr<twine::ServerEndpoint> serverEndpoint(twine::Reactor& reactor,
                                                       std::string_view description,
                                                       const std::string& token, Channel channel) {
     auto endpoint = twine::serverFromString(reactor, description);
-    const bool stream = dynamic_cast<twine::TCPServerEndpoint*>(endpoint.get()) != nullptr ||
-                        dynamic_cast<twine::UNIXServerEndpoint*>(endpoint.get()) != nullptr;
-    if (!stream || channel == Channel::plaintext) return endpoint;
-    return twine::wrapServerTLS(reactor, std::move(endpoint),
-                                twine::TLSOptions::pskServer(std::string(ft::SessionKey::identity),
-                                                             ft::SessionKey::derive(token)));
+    if (!wantsPreSharedKey(*endpoint, channel)) return endpoint;
+    return twine::wrapServerTLS(reactor, std::move(endpoint), preSharedKeyServer(token));
+}
+
+std::shared_ptr<twine::Factory> servingFactory(twine::Reactor& reactor,
+                                               std::string_view description,
+                                               std::shared_ptr<twine::Factory> factory,
+                                               const std::string& token, Channel channel) {
+    if (!wantsPreSharedKey(*twine::serverFromString(reactor, description), channel)) {
+        return factory;
+    }
+    return twine::tlsServerFactory(std::move(factory), preSharedKeyServer(token), reactor);
 }
 
 std::unique_ptr<twine::ClientEndpoint> clientEndpoint(twine::Reactor& reactor,

@@ -21,6 +21,15 @@ std::unique_ptr<twine::ServerEndpoint> serverEndpoint(twine::Reactor& reactor,
                                                       std::string_view description,
                                                       const std::string& token, Channel channel);
 
+/// For a ReactorPool worker serving `description` (the pool listens; this
+/// worker serves what it is handed): `factory`, behind token-keyed TLS
+/// wherever serverEndpoint would add it. Throws std::invalid_argument for a
+/// malformed description.
+std::shared_ptr<twine::Factory> servingFactory(twine::Reactor& reactor,
+                                               std::string_view description,
+                                               std::shared_ptr<twine::Factory> factory,
+                                               const std::string& token, Channel channel);
+
 /// The client side of the same.
 std::unique_ptr<twine::ClientEndpoint> clientEndpoint(twine::Reactor& reactor,
                                                       std::string_view description,

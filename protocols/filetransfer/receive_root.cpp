@@ -47,9 +47,17 @@ std::unique_ptr<IncomingFile> ReceiveRoot::begin(const FileInfo& info) {
                                                 " bytes, over the " +
                                                 std::to_string(options_.maxSize) + " byte limit");
     }
-    if (busy_.count(name.str()) != 0) {
-        throw TransferError(code::busy, "'" + name.str() + "' is being received already");
+    const std::string claimed = name.str();
+    claim(claimed);
+    try {
+        return open(std::move(name), info);
+    } catch (...) {
+        release(claimed);
+        throw;
     }
+}
+
+std::unique_ptr<IncomingFile> ReceiveRoot::open(SafeName name, const FileInfo& info) {
     UniqueFd directory = dir_.openParent(name, true);
     if (!options_.allowOverwrite && exists(directory.get(), name.leaf())) {
         throw TransferError(code::exists, "'" + name.str() + "' exists (overwrite not allowed)");
@@ -66,28 +74,51 @@ std::unique_ptr<IncomingFile> ReceiveRoot::begin(const FileInfo& info) {
                                  O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600));
         if (!part) throwSystemError("create " + name.str(), errno);
     }
-    busy_.insert(name.str());
     return std::make_unique<IncomingFile>(shared_from_this(), std::move(name), info,
                                           std::move(directory), std::move(part), have);
 }
 
-std::uint64_t ReceiveRoot::whenReleased(const std::string& name, std::function<void()> released) {
+void ReceiveRoot::claim(const std::string& name) {
+    std::lock_guard lock(claims_);
+    if (!busy_.insert(name).second) {
+        throw TransferError(code::busy, "'" + name + "' is being received already");
+    }
+}
+
+bool ReceiveRoot::receiving(const std::string& name) const {
+    std::lock_guard lock(claims_);
+    return busy_.count(name) != 0;
+}
+
+std::optional<std::uint64_t> ReceiveRoot::whenReleased(const std::string& name,
+                                                       std::function<void()> released) {
+    std::lock_guard lock(claims_);
+    if (busy_.count(name) == 0) return std::nullopt;
     const std::uint64_t id = ++nextWaiter_;
     waiters_.emplace(id, std::make_pair(name, std::move(released)));
     return id;
 }
 
+void ReceiveRoot::cancelWait(std::uint64_t id) {
+    std::lock_guard lock(claims_);
+    waiters_.erase(id);
+}
+
 void ReceiveRoot::release(const std::string& name) {
-    busy_.erase(name);
     std::vector<std::function<void()>> ready;
-    for (auto it = waiters_.begin(); it != waiters_.end();) {
-        if (it->second.first == name) {
-            ready.push_back(std::move(it->second.second));
-            it = waiters_.erase(it);
-        } else {
-            ++it;
+    {
+        std::lock_guard lock(claims_);
+        busy_.erase(name);
+        for (auto it = waiters_.begin(); it != waiters_.end();) {
+            if (it->second.first == name) {
+                ready.push_back(std::move(it->second.second));
+                it = waiters_.erase(it);
+            } else {
+                ++it;
+            }
         }
     }
+    // Outside the lock: a waiter may claim the name again at once.
     for (auto& released : ready) released();
 }
 

@@ -9,6 +9,8 @@
 #include <limits>
 #include <map>
 #include <memory>
+#include <mutex>
+#include <optional>
 #include <set>
 #include <string>
 #include <utility>
@@ -20,6 +22,11 @@ class IncomingFile;
 /// The directory a receiver writes into, shared by all of a server's
 /// connections: it enforces the policy (overwrite, maximum size) and knows
 /// which names are being written, so a second upload to one name is "busy".
+///
+/// Threads: one root may serve connections on several reactors (twine-ft
+/// serve --workers): the claims on names are guarded by a lock, so the
+/// "busy" rule holds across workers. Everything else it does is a system
+/// call on descriptors it owns.
 class ReceiveRoot : public std::enable_shared_from_this<ReceiveRoot> {
 public:
     struct Options {
@@ -40,20 +47,29 @@ public:
     const Options& options() const { return options_; }
 
     /// True while `name` (as SafeName spells it) is being received.
-    bool receiving(const std::string& name) const { return busy_.count(name) != 0; }
-    /// Calls `released` once `name` is no longer being received: a new
-    /// connection resuming a file waits for the one that died to let go of
-    /// it. Returns an id for cancelWait; `released` must not be called
-    /// after that.
-    std::uint64_t whenReleased(const std::string& name, std::function<void()> released);
-    void cancelWait(std::uint64_t id) { waiters_.erase(id); }
+    bool receiving(const std::string& name) const;
+    /// If `name` is being received, calls `released` once it no longer is
+    /// (a new connection resuming a file waits for the one that died to let
+    /// go of it) and returns an id for cancelWait; otherwise returns nothing
+    /// and never calls it. `released` runs on the thread that lets go of the
+    /// name, which may be another reactor's: it should only hand the news to
+    /// its own reactor (Reactor::callFromThread). After cancelWait(id)
+    /// returns, `released` is not called (but may be running elsewhere).
+    std::optional<std::uint64_t> whenReleased(const std::string& name,
+                                              std::function<void()> released);
+    void cancelWait(std::uint64_t id);
 
 private:
     friend class IncomingFile;
+    /// begin() once the name is claimed: the files and the space.
+    std::unique_ptr<IncomingFile> open(SafeName name, const FileInfo& info);
+    /// Marks `name` as being received; throws TransferError "busy" if it is.
+    void claim(const std::string& name);
     void release(const std::string& name);
 
     RootDir dir_;
     Options options_;
+    mutable std::mutex claims_;  // guards busy_, waiters_ and nextWaiter_
     std::set<std::string> busy_;
     std::map<std::uint64_t, std::pair<std::string, std::function<void()>>> waiters_;
     std::uint64_t nextWaiter_ = 0;

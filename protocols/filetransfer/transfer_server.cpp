@@ -8,10 +8,11 @@
 namespace twine::filetransfer {
 
 TransferServer::TransferServer(std::shared_ptr<ReceiveRoot> root, std::string token,
-                               ReactorTime& time, TransferObserver& observer)
+                               ReactorTime& time, TransferObserver& observer, Post post)
     : TransferProtocol(Role::server, std::move(token), time, observer),
       root_(std::move(root)),
-      time_(time) {
+      time_(time),
+      post_(std::move(post)) {
     setReceiveRoot(root_);
 }
 
@@ -37,16 +38,25 @@ bool TransferServer::waitForDrain(std::string_view line) {
     } catch (const TransferError&) {
         return false;  // the protocol reports it
     }
-    if (!root_->receiving(name)) return false;
+    // The release may come from a connection on another reactor's thread:
+    // it is handed to this one, where the connection may be gone by then.
+    waiter_ = root_->whenReleased(name, [this, alive = std::weak_ptr<bool>(alive_), post = post_] {
+        auto onThisReactor = [this, alive] {
+            if (!alive.expired()) nameReleased();
+        };
+        post ? post(std::move(onThisReactor)) : onThisReactor();
+    });
+    if (!waiter_) return false;
     held_ = std::string(line);
     pauseProducing();
-    waiter_ = root_->whenReleased(name, [this] {
-        waiter_.reset();
-        // Not from inside the other connection's teardown.
-        resumeCall_ = time_.callLater(Duration(0), [this] { endWait(); });
-    });
     waitTimer_ = time_.callLater(drainWait, [this] { endWait(); });
     return true;
+}
+
+void TransferServer::nameReleased() {
+    waiter_.reset();
+    // Not from inside the other connection's teardown.
+    resumeCall_ = time_.callLater(Duration(0), [this] { endWait(); });
 }
 
 void TransferServer::endWait() {
@@ -102,15 +112,17 @@ void TransferServer::outgoingDrained() {
 
 TransferServerFactory::TransferServerFactory(std::shared_ptr<ReceiveRoot> root, std::string token,
                                              ReactorTime& time,
-                                             std::shared_ptr<TransferObserver> observer)
+                                             std::shared_ptr<TransferObserver> observer,
+                                             TransferServer::Post post)
     : root_(std::move(root)),
       token_(std::move(token)),
       time_(time),
-      observer_(std::move(observer)) {}
+      observer_(std::move(observer)),
+      post_(std::move(post)) {}
 
 std::unique_ptr<Protocol> TransferServerFactory::buildProtocol(const Address& address) {
     (void)address;
-    auto protocol = std::make_unique<TransferServer>(root_, token_, time_, *observer_);
+    auto protocol = std::make_unique<TransferServer>(root_, token_, time_, *observer_, post_);
     protocol->setFactory(this);
     return protocol;
 }

@@ -4,6 +4,7 @@
 #include <twine/protocols/filetransfer/transfer_protocol.hpp>
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -18,8 +19,13 @@ public:
     /// waits for it (a dead sender's connection draining) before "busy".
     static constexpr std::chrono::seconds drainWait{10};
 
+    /// Runs a function on this connection's reactor from any thread
+    /// (Reactor::callFromThread): how news from a root shared with other
+    /// reactors reaches it. Empty: the root is only used on this reactor.
+    using Post = std::function<void(std::function<void()>)>;
+
     TransferServer(std::shared_ptr<ReceiveRoot> root, std::string token, ReactorTime& time,
-                   TransferObserver& observer);
+                   TransferObserver& observer, Post post = {});
     ~TransferServer() override;
 
     void lineReceived(std::string_view line) override;
@@ -34,8 +40,14 @@ private:
     void stopWaiting();
     void endWait();
 
+    void nameReleased();
+
     std::shared_ptr<ReceiveRoot> root_;
     ReactorTime& time_;
+    Post post_;
+    // Expires with this connection: a release posted from another reactor
+    // checks it, on this one, before touching the connection.
+    std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
     std::string fetching_;
     // A FILE line held back, reading paused, while its name drains.
     std::string held_;
@@ -45,11 +57,14 @@ private:
 };
 
 /// Builds a TransferServer per connection, all sharing one root (so a
-/// second upload to a name in progress is "busy") and one observer.
+/// second upload to a name in progress is "busy") and one observer. With a
+/// ReactorPool, make one factory per worker, each given its worker's reactor
+/// as `time` and its callFromThread as `post`, all sharing the root.
 class TransferServerFactory final : public ServerFactory {
 public:
     TransferServerFactory(std::shared_ptr<ReceiveRoot> root, std::string token, ReactorTime& time,
-                          std::shared_ptr<TransferObserver> observer);
+                          std::shared_ptr<TransferObserver> observer,
+                          TransferServer::Post post = {});
     std::unique_ptr<Protocol> buildProtocol(const Address& address) override;
 
 private:
@@ -57,6 +72,7 @@ private:
     std::string token_;
     ReactorTime& time_;
     std::shared_ptr<TransferObserver> observer_;
+    TransferServer::Post post_;
 };
 
 }  // namespace twine::filetransfer

@@ -6,7 +6,9 @@
 #   with --insecure-plaintext on both ends does show it (the control);
 # - a wrong token is refused before any file message, clearly at both ends;
 # - one end in plaintext mode and the other not fails at once, clearly;
-# - the sender killed with kill -9 at ~30% and run again at once completes;
+# - the sender killed with kill -9 at ~30% and run again at once completes,
+#   with the server on two workers (the re-run lands on the other one);
+# - four concurrent senders to those two workers all arrive whole;
 # - the receiving server killed mid-transfer and restarted within the retry
 #   window: the original send completes by itself, exit 0, file identical.
 #
@@ -198,8 +200,11 @@ wait_for_part() {
     done
     fail "no partial $1 of $2 bytes appeared"
 }
+# Served by two workers: the pool hands connections out round-robin, so the
+# re-run's connection lands on the other worker and waits there for the dead
+# one's claim on the name (held in the root both share) to drain.
 R3=$WORK/root3
-start_server "$R3"
+start_server "$R3" --workers 2
 ip netns exec "$NS_A" "$FT" send "$SRC/big.bin" --to "$TO" --token-file "$WORK/token" \
     > "$WORK/send3a.out" 2>&1 &
 SENDER=$!
@@ -211,7 +216,21 @@ in_a timeout 60 "$FT" send "$SRC/big.bin" --to "$TO" --token-file "$WORK/token" 
     > "$WORK/send3b.out" 2>&1 || fail "the immediate re-run failed: $(cat "$WORK/send3b.out")"
 [[ $(sha "$R3/big.bin") == $(sha "$SRC/big.bin") ]] || fail "file differs after the re-run"
 grep -q "resuming at" "$WORK/send3b.out" || fail "the re-run did not resume: $(cat "$WORK/send3b.out")"
-pass "sender killed at 30%, re-run at once: $(grep -h '^done' "$WORK/send3b.out")"
+pass "sender killed at 30%, re-run at once (2 workers): $(grep -h '^done' "$WORK/send3b.out")"
+# Four senders at once over the same two workers: every file arrives whole.
+SENDERS=()
+for i in 1 2 3 4; do
+    head -c $((1024 * 1024 + i)) /dev/urandom > "$SRC/par$i.bin"
+    in_a timeout 60 "$FT" send "$SRC/par$i.bin" --to "$TO" --token-file "$WORK/token" \
+        > "$WORK/par$i.out" 2>&1 &
+    SENDERS+=($!)
+    PIDS+=($!)
+done
+for i in 1 2 3 4; do
+    wait "${SENDERS[$((i - 1))]}" || fail "parallel send $i failed: $(cat "$WORK/par$i.out")"
+    [[ $(sha "$R3/par$i.bin") == $(sha "$SRC/par$i.bin") ]] || fail "par$i.bin differs"
+done
+pass "four concurrent senders over 2 workers: every file identical"
 stop_server
 
 # --- receiver killed mid-transfer and restarted: the first send completes -

@@ -4,6 +4,7 @@
 #include <twine/core/clock.hpp>
 #include <twine/protocols/filetransfer/message.hpp>
 #include <twine/protocols/filetransfer/transfer_client.hpp>
+#include <twine/protocols/filetransfer/transfer_error.hpp>
 #include <twine/protocols/filetransfer/transfer_server.hpp>
 #include <twine/transports/string_transport.hpp>
 
@@ -11,9 +12,14 @@
 
 #include "temp_files.hpp"
 
+#include <atomic>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <string>
+#include <thread>
+#include <utility>
+#include <vector>
 
 namespace fs = std::filesystem;
 namespace ft = twine::filetransfer;
@@ -40,8 +46,10 @@ struct Connection {
     std::unique_ptr<ft::TransferClient> client;
     std::unique_ptr<ft::TransferServer> server;
 
-    Connection(const std::shared_ptr<ft::ReceiveRoot>& root, twine::Clock& clock) {
-        server = std::make_unique<ft::TransferServer>(root, "token", clock, serverEvents);
+    Connection(const std::shared_ptr<ft::ReceiveRoot>& root, twine::Clock& clock,
+               ft::TransferServer::Post post = {}) {
+        server = std::make_unique<ft::TransferServer>(root, "token", clock, serverEvents,
+                                                      std::move(post));
         client = std::make_unique<ft::TransferClient>(ft::TransferClient::Fetch{{}, nullptr},
                                                       "token", clock, clientEvents);
         server->makeConnection(serverSide);
@@ -73,6 +81,18 @@ std::string dataHeader(const std::string& name, std::uint64_t offset, std::uint6
     return Message("DATA").set("name", name).set("offset", offset).set("length", length).encode() +
            "\n";
 }
+
+// Stands in for another reactor's callFromThread: what is posted runs only
+// when the test says so.
+struct Mailbox {
+    std::vector<std::function<void()>> posted;
+    ft::TransferServer::Post post() {
+        return [this](std::function<void()> fn) { posted.push_back(std::move(fn)); };
+    }
+    void deliver() {
+        for (auto& fn : std::exchange(posted, {})) fn();
+    }
+};
 
 }  // namespace
 
@@ -130,4 +150,78 @@ TEST_CASE("a waiting connection that is lost is forgotten by the root") {
     holder.server->connectionLost(twine::ConnectionLost());
     clock.advance(ft::TransferServer::drainWait);
     CHECK(readFile(root.path / ".f.part") == std::string(10, 'x'));
+}
+
+TEST_CASE("a release from another reactor reaches the waiting connection through its own loop") {
+    TempDir root;
+    twine::Clock clock;
+    auto receiveRoot = std::make_shared<ft::ReceiveRoot>(root.path, ft::ReceiveRoot::Options{});
+    Connection dead(receiveRoot, clock);
+    dead.server->dataReceived(offer("f", 100) + dataHeader("f", 0, 100) + std::string(30, 'x'));
+    Mailbox waitersLoop;
+    Connection fresh(receiveRoot, clock, waitersLoop.post());
+    fresh.server->dataReceived(offer("f", 100));
+
+    dead.server->connectionLost(twine::ConnectionLost());
+    clock.advance(twine::Duration(0));
+    // The news was handed over, not acted on by the releasing side.
+    REQUIRE(waitersLoop.posted.size() == 1);
+    CHECK(fresh.serverSide.value().empty());
+    waitersLoop.deliver();
+    clock.advance(twine::Duration(0));
+    CHECK(fresh.serverSide.value().find("RESUME name=f have=30") == 0);
+    CHECK(fresh.serverSide.producerState() == twine::StringTransport::ProducerState::producing);
+}
+
+TEST_CASE("a release handed over after the waiting connection is gone does nothing") {
+    TempDir root;
+    twine::Clock clock;
+    auto receiveRoot = std::make_shared<ft::ReceiveRoot>(root.path, ft::ReceiveRoot::Options{});
+    Connection holder(receiveRoot, clock);
+    holder.server->dataReceived(offer("f", 100) + dataHeader("f", 0, 100) + std::string(10, 'x'));
+    Mailbox waitersLoop;
+    {
+        Connection waiting(receiveRoot, clock, waitersLoop.post());
+        waiting.server->dataReceived(offer("f", 100));
+        // Released while the waiter still waits; it goes before its loop runs the news.
+        holder.server->connectionLost(twine::ConnectionLost());
+        waiting.server->connectionLost(twine::ConnectionLost());
+    }
+    REQUIRE(waitersLoop.posted.size() == 1);
+    waitersLoop.deliver();  // must not touch the destroyed connection (ASan checks)
+    clock.advance(ft::TransferServer::drainWait);
+    CHECK(readFile(root.path / ".f.part") == std::string(10, 'x'));
+}
+
+TEST_CASE("one name offered on many threads at once is claimed by exactly one") {
+    TempDir root;
+    auto receiveRoot = std::make_shared<ft::ReceiveRoot>(root.path, ft::ReceiveRoot::Options{});
+    ft::FileInfo info;
+    info.name = "same";
+    info.size = 10;
+    info.mode = 0644;
+    constexpr int threads = 8;
+    std::atomic<int> ready{0};
+    std::atomic<int> busy{0};
+    std::vector<std::unique_ptr<ft::IncomingFile>> claimed(threads);
+    std::vector<std::thread> offering;
+    for (int t = 0; t < threads; ++t) {
+        offering.emplace_back([&, t] {
+            ++ready;
+            while (ready.load() < threads) std::this_thread::yield();
+            try {
+                claimed[static_cast<std::size_t>(t)] = receiveRoot->begin(info);
+            } catch (const ft::TransferError& error) {
+                if (error.code() == "busy") ++busy;
+            }
+        });
+    }
+    for (auto& thread : offering) thread.join();
+    int winners = 0;
+    for (const auto& file : claimed) winners += file ? 1 : 0;
+    CHECK(winners == 1);
+    CHECK(busy == threads - 1);
+    CHECK(receiveRoot->receiving("same"));
+    claimed.clear();
+    CHECK_FALSE(receiveRoot->receiving("same"));
 }
