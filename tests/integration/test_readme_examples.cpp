@@ -76,3 +76,24 @@ TEST_CASE("the README's echo server answers over an endpoint") {
     CHECK(greeting == "counted 42");
     CHECK(echoed == "hi");
 }
+
+TEST_CASE("the README's ReactorPool echo server answers, then drains on stop") {
+    twine::ReactorPool pool(0);
+    std::string echoed;
+    std::unique_ptr<twine::ClientEndpoint> client;
+    pool.listen("tcp:0:interface=127.0.0.1",
+                [] { return twine::ServerFactory::forProtocol<Echo>(); })
+        .addCallback([&](std::shared_ptr<twine::Port> port) {
+            client = twine::clientFromString(
+                pool.mainReactor(),
+                "tcp:host=127.0.0.1:port=" + std::to_string(port->getHost().port()));
+            client->connect(twine::ClientFactory::forProtocol<Greeter>(&echoed));
+        });
+    auto done = twine::LoopingCall(pool.mainReactor(), [&] {
+        if (echoed == "hi") pool.stop();
+    });
+    done.start(10ms);
+    auto guard = pool.mainReactor().callLater(10s, [&] { pool.stop(); });  // never hang
+    pool.run();
+    CHECK(echoed == "hi");
+}
