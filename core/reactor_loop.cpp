@@ -2,6 +2,7 @@
 #include <twine/core/guard.hpp>
 #include <twine/core/log.hpp>
 #include <twine/core/reactor_state.hpp>
+#include <twine/core/uv_close.hpp>
 
 #include <algorithm>
 #include <cmath>
@@ -66,7 +67,7 @@ void closeEverything(uv_loop_t& loop) {
     uv_walk(
         &loop,
         [](uv_handle_t* handle, void*) {
-            if (!uv_is_closing(handle)) uv_close(handle, nullptr);
+            if (!uv_is_closing(handle)) detail::closeHandle(handle, nullptr);
         },
         nullptr);
     uv_run(&loop, UV_RUN_DEFAULT);

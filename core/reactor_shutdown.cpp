@@ -1,6 +1,7 @@
 #include <twine/core/guard.hpp>
 #include <twine/core/log.hpp>
 #include <twine/core/reactor_state.hpp>
+#include <twine/core/uv_close.hpp>
 
 #include <string>
 
@@ -102,7 +103,7 @@ void ReactorState::closeInternals() {
     }
     for (uv_handle_t* handle : internalHandles()) {
         if (handle == reinterpret_cast<uv_handle_t*>(&drainTimer)) continue;
-        if (!uv_is_closing(handle)) uv_close(handle, nullptr);
+        if (!uv_is_closing(handle)) detail::closeHandle(handle, nullptr);
     }
     // The drain timer stays as the final guard, unreferenced so that it does
     // not itself keep the loop alive.
@@ -112,7 +113,7 @@ void ReactorState::closeInternals() {
 
 void ReactorState::closeLoop() {
     auto* guard = reinterpret_cast<uv_handle_t*>(&drainTimer);
-    if (!uv_is_closing(guard)) uv_close(guard, nullptr);
+    if (!uv_is_closing(guard)) detail::closeHandle(guard, nullptr);
     uv_run(&loop, UV_RUN_NOWAIT);
     const int rc = uv_loop_close(&loop);
     if (rc != 0) {

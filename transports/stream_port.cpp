@@ -1,6 +1,7 @@
 #include <twine/core/error.hpp>
 #include <twine/core/guard.hpp>
 #include <twine/core/log.hpp>
+#include <twine/core/uv_close.hpp>
 #include <twine/transports/stream_port.hpp>
 
 #include <fcntl.h>
@@ -165,7 +166,7 @@ void StreamPort::listen(int backlog, const std::string& where) {
 
 void StreamPort::fail(const std::string& where, const std::string& reason) {
     closing_ = true;
-    uv_close(handle(), onClose);
+    detail::closeHandle(handle(), onClose);
     throw CannotListenError("Couldn't listen on " + where + ": " + reason + ".");
 }
 
@@ -304,7 +305,7 @@ Deferred<void> StreamPort::stopListening() {
     if (!closing_) {
         closing_ = true;
         if (handoff_ && listening_) drainAcceptQueue();
-        uv_close(handle(), onClose);
+        detail::closeHandle(handle(), onClose);
     }
     return done;
 }

@@ -2,6 +2,7 @@
 #include <twine/core/guard.hpp>
 #include <twine/core/log.hpp>
 #include <twine/core/protocol.hpp>
+#include <twine/core/uv_close.hpp>
 #include <twine/transports/stream_transport.hpp>
 
 #include <sys/socket.h>
@@ -136,7 +137,7 @@ void StreamTransport::start(std::unique_ptr<Protocol> protocol, LostHook onLost)
 void StreamTransport::discard() {
     if (closing_) return;
     closing_ = true;
-    uv_close(handle(), onClose);
+    detail::closeHandle(handle(), onClose);
 }
 
 // ---- Reading ----
@@ -468,7 +469,7 @@ void StreamTransport::closeWith(Failure reason) {
     closing_ = true;
     reading_ = false;
     state.reason = std::move(reason);
-    uv_close(handle(), onClose);
+    detail::closeHandle(handle(), onClose);
 }
 
 void StreamTransport::onClose(uv_handle_t* handle) {

@@ -1,6 +1,7 @@
 #include <twine/core/error.hpp>
 #include <twine/core/guard.hpp>
 #include <twine/core/log.hpp>
+#include <twine/core/uv_close.hpp>
 #include <twine/transports/udp_port.hpp>
 
 #include <uv.h>
@@ -122,7 +123,7 @@ void UDPPort::bind(std::uint16_t port, const std::string& interface) {
     handle->data = nullptr;  // not yet ours: a failed bind just frees it
     rc = uv_udp_bind(handle, reinterpret_cast<const sockaddr*>(&storage), 0);
     if (rc < 0) {
-        uv_close(reinterpret_cast<uv_handle_t*>(handle), UDPCallbacks::closed);
+        detail::closeHandle(reinterpret_cast<uv_handle_t*>(handle), UDPCallbacks::closed);
         throw CannotListenError("Couldn't listen on " + local.toString() + ": " +
                                 detail::uvMessage(rc));
     }
@@ -171,14 +172,14 @@ Deferred<void> UDPPort::stopListening() {
 void UDPPort::closeWhenDrained() {
     if (closeRequested_ || handle_->send_queue_count > 0) return;
     closeRequested_ = true;
-    uv_close(reinterpret_cast<uv_handle_t*>(handle_), UDPCallbacks::closed);
+    detail::closeHandle(reinterpret_cast<uv_handle_t*>(handle_), UDPCallbacks::closed);
 }
 
 void UDPPort::abort() {
     stopListening();
     if (closeRequested_ || handle_ == nullptr) return;
     closeRequested_ = true;  // queued datagrams are cancelled by the close
-    uv_close(reinterpret_cast<uv_handle_t*>(handle_), UDPCallbacks::closed);
+    detail::closeHandle(reinterpret_cast<uv_handle_t*>(handle_), UDPCallbacks::closed);
 }
 
 void UDPPort::closed() {

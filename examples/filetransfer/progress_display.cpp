@@ -84,6 +84,12 @@ void ProgressDisplay::fileFinished(const FileInfo& info, std::uint64_t moved) {
                  humanBytes(elapsed > 0 ? static_cast<double>(moved) / elapsed : 0).c_str());
 }
 
+void ProgressDisplay::fileUpToDate(const FileInfo& info) {
+    ++upToDate_;
+    if (quiet_ || terminal_) return;
+    std::fprintf(stderr, "up to date %s\n", info.name.c_str());
+}
+
 void ProgressDisplay::directoryMade(const FileInfo& info) {
     if (quiet_ || terminal_) return;
     std::fprintf(stderr, "directory %s\n", info.name.c_str());
@@ -127,8 +133,10 @@ int ProgressDisplay::summarise() {
     bool ok = failed_ == 0 && sessionError_.empty() && ended_;
     if (!quiet_ || !ok) {
         std::printf(
-            "%s: %d verified, %d failed; %llu bytes sent (%s), %llu resumed, %.2f s, %s/s\n",
-            ok ? "done" : "FAILED", verified_, failed_, static_cast<unsigned long long>(moved_),
+            "%s: %d verified, %d up to date, %d failed; %llu bytes sent (%s), %llu resumed, "
+            "%.2f s, %s/s\n",
+            ok ? "done" : "FAILED", verified_, upToDate_, failed_,
+            static_cast<unsigned long long>(moved_),
             humanBytes(static_cast<double>(moved_)).c_str(),
             static_cast<unsigned long long>(resumed_), elapsed,
             humanBytes(elapsed > 0 ? static_cast<double>(moved_) / elapsed : 0).c_str());

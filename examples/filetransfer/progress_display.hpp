@@ -21,6 +21,7 @@ public:
     void fileStarted(const FileInfo& info, std::uint64_t offset, bool sending) override;
     void fileProgress(const FileInfo& info, std::uint64_t done) override;
     void fileFinished(const FileInfo& info, std::uint64_t moved) override;
+    void fileUpToDate(const FileInfo& info) override;
     void directoryMade(const FileInfo& info) override;
     void fileFailed(const std::string& name, const std::string& code,
                     const std::string& message) override;
@@ -29,7 +30,8 @@ public:
 
     /// The connection could not be made.
     void connectFailed(const std::string& endpoint, const std::string& reason);
-    /// Prints the summary line; returns the exit status (0: all verified).
+    /// Prints the summary line; returns the exit status (0: every file
+    /// verified or already up to date).
     int summarise();
 
 private:
@@ -48,6 +50,7 @@ private:
     bool sending_ = true;
     bool barShown_ = false;
     int verified_ = 0;
+    int upToDate_ = 0;
     int failed_ = 0;
     std::uint64_t moved_ = 0;
     std::uint64_t resumed_ = 0;

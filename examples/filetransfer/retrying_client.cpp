@@ -55,6 +55,11 @@ public:
         owner_.delivered_.insert(info.name);
         owner_.display_.fileFinished(info, moved);
     }
+    void fileUpToDate(const ft::FileInfo& info) override {
+        progressed = true;
+        // Delivered by an earlier attempt of this run: counted there.
+        if (owner_.delivered_.count(info.name) == 0) owner_.display_.fileUpToDate(info);
+    }
     void directoryMade(const ft::FileInfo& info) override { owner_.display_.directoryMade(info); }
     void fileFailed(const std::string& name, const std::string& code,
                     const std::string& message) override {

@@ -19,6 +19,10 @@ void ServerLog::fileFinished(const FileInfo& info, std::uint64_t moved) {
                  static_cast<unsigned long long>(moved));
 }
 
+void ServerLog::fileUpToDate(const FileInfo& info) {
+    if (!quiet_) std::fprintf(stderr, "up to date %s\n", info.name.c_str());
+}
+
 void ServerLog::fileFailed(const std::string& name, const std::string& code,
                            const std::string& message) {
     std::fprintf(stderr, "twine-ft: error: %s: %s [%s]\n", name.c_str(), message.c_str(),

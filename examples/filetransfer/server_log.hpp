@@ -14,6 +14,7 @@ public:
 
     void fileStarted(const FileInfo& info, std::uint64_t offset, bool sending) override;
     void fileFinished(const FileInfo& info, std::uint64_t moved) override;
+    void fileUpToDate(const FileInfo& info) override;
     void fileFailed(const std::string& name, const std::string& code,
                     const std::string& message) override;
     void note(const std::string& message) override;

@@ -122,6 +122,22 @@ void ReceiveRoot::release(const std::string& name) {
     for (auto& released : ready) released();
 }
 
+bool ReceiveRoot::upToDate(const FileInfo& info) const {
+    SafeName name(info.name);
+    UniqueFd directory;
+    try {
+        directory = dir_.openParent(name, false);
+    } catch (const TransferError&) {
+        return false;  // no parent yet: certainly not there
+    }
+    struct stat st {};
+    if (::fstatat(directory.get(), name.leaf().c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
+        return false;
+    }
+    return S_ISREG(st.st_mode) && static_cast<std::uint64_t>(st.st_size) == info.size &&
+           static_cast<std::int64_t>(st.st_mtim.tv_sec) == static_cast<std::int64_t>(info.mtime);
+}
+
 void ReceiveRoot::makeDirectory(const FileInfo& info) {
     SafeName name(info.name);
     UniqueFd parent = dir_.openParent(name, true);

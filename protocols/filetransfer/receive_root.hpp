@@ -40,6 +40,10 @@ public:
     /// free space, opens (or reopens, to resume) ".NAME.part". Throws
     /// TransferError with the code to report.
     std::unique_ptr<IncomingFile> begin(const FileInfo& info);
+    /// True if `info`'s name already holds a regular file of its size and
+    /// mtime (seconds), as rsync's quick check: it need not be sent again.
+    /// Throws TransferError for a bad name.
+    bool upToDate(const FileInfo& info) const;
     /// Creates a directory announced by DIR (mode applied, existing is fine).
     void makeDirectory(const FileInfo& info);
 

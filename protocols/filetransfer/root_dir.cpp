@@ -32,8 +32,13 @@ RootDir::RootDir(const std::string& path)
 }
 
 UniqueFd RootDir::openParent(const SafeName& name, bool create) const {
-    UniqueFd dir(::dup(fd_.get()));
-    if (!dir) throwSystemError("dup", errno);
+    // A fresh descriptor of the root rather than dup(): dup() also "closes"
+    // the new number, which ThreadSanitizer checks against the number's last
+    // owner, and libuv closes its sockets with a raw syscall it never sees,
+    // so on a ReactorPool worker every dup() of a number libuv once used was
+    // reported as a race.
+    UniqueFd dir(::openat(fd_.get(), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!dir) throwSystemError("open " + path_, errno);
     const auto& parts = name.components();
     for (std::size_t i = 0; i + 1 < parts.size(); ++i) {
         const char* part = parts[i].c_str();

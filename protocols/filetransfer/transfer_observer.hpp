@@ -23,6 +23,8 @@ public:
     virtual void fileFinished(const FileInfo& info, std::uint64_t moved) {
         (void)info, (void)moved;
     }
+    /// The receiver's copy already matched (size and mtime): nothing moved.
+    virtual void fileUpToDate(const FileInfo& info) { (void)info; }
     /// A directory was created on the receiving side.
     virtual void directoryMade(const FileInfo& info) { (void)info; }
     /// One file failed; `code` is a PROTOCOL.md error code.

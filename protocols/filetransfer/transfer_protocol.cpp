@@ -104,7 +104,7 @@ void TransferProtocol::connectionMade() {
     Message hello("HELLO");
     hello.set("version", std::uint64_t{version})
         .set("role", role_ == Role::server ? "server" : "client")
-        .set("caps", "resume,tree,sha256")
+        .set("caps", "resume,tree,sha256,same")
         .set("nonce", toHex(ourNonce_));
     send(hello);
 }
@@ -154,6 +154,7 @@ void TransferProtocol::dispatch(const Message& message) {
     }
     if (verb == "RESUME") return onResume(message);
     if (verb == "OK") return onResult(message);
+    if (verb == "SAME") return onSame(message);
     if (verb == "FILE") return onFile(message);
     if (verb == "DIR") return onDirectory(message);
     if (verb == "DATA") return onData(message);
@@ -312,6 +313,16 @@ void TransferProtocol::onStreamed() {
              .set("sha256", current_->hash.hexDigest()));
 }
 
+void TransferProtocol::onSame(const Message& message) {
+    if (!current_ || current_->stage != Sending::Stage::offered || current_->entry.info.directory ||
+        message.get("name") != current_->entry.info.name) {
+        unexpected("SAME");
+    }
+    observer_.fileUpToDate(current_->entry.info);
+    current_.reset();
+    sendNext();
+}
+
 void TransferProtocol::onResult(const Message& message) {
     const std::string& name = message.get("name");
     if (!current_ || current_->entry.info.name != name ||
@@ -335,6 +346,11 @@ void TransferProtocol::onFile(const Message& message) {
     FileInfo info = fileInfoFrom(message);
     try {
         checkOffer(info);
+        if (receiveRoot_->upToDate(info)) {
+            send(Message("SAME").set("name", info.name));
+            observer_.fileUpToDate(info);
+            return;
+        }
         incoming_ = receiveRoot_->begin(info);
     } catch (const TransferError& error) {
         sendFileError(info.name, error.code(), error.what());

@@ -31,7 +31,9 @@ namespace twine::filetransfer {
 /// the command (push or fetch), not on who connected.
 class TransferProtocol : public LineReceiver {
 public:
-    static constexpr int version = 1;
+    /// 2: TLS keyed by the token by default, and SAME for files the
+    /// receiver already has.
+    static constexpr int version = 2;
     /// A peer must complete the handshake within this time, so a silent
     /// connection cannot hold a server slot forever.
     static constexpr std::chrono::seconds handshakeTimeout{30};
@@ -100,6 +102,7 @@ private:
     void startStreaming(std::uint64_t offset);
     void onStreamed();
     void onResult(const Message& message);
+    void onSame(const Message& message);
 
     void onFile(const Message& message);
     void onDirectory(const Message& message);

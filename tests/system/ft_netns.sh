@@ -4,7 +4,7 @@
 # equal SHA-256; a sender and a receiver killed mid-way resume and re-send
 # less than the whole file; hostile names are refused with nothing written
 # outside the root; a full disk fails clearly at both ends with no final
-# file; a wrong token is refused.
+# file; a wrong token is refused; re-runs move only changed files.
 #
 #   bash tests/system/ft_netns.sh BUILD_DIR      (as root)
 # TWINE_FT_QUICK=1 uses a 64 MiB file instead of 512 MiB.
@@ -135,6 +135,30 @@ if in_a timeout 30 "$FT" fetch no-such-file --from "$TO" -o "$FETCHED" \
 fi
 grep -q "no-such-file.*not-found" "$WORK/fetch2.out" || fail "no clear error: $(cat "$WORK/fetch2.out")"
 pass "fetched the file and the tree back with equal SHA-256; a missing name is an error"
+
+# --- re-runs move only what changed --------------------------------------
+# The tree holds 5 files; the receiver kept their mtimes, so all are up to date.
+send_files "$WORK/rerun1.out" "$SRC/tree" || fail "unchanged re-run: $(cat "$WORK/rerun1.out")"
+grep -q "done: 0 verified, 5 up to date, 0 failed; 0 bytes sent" "$WORK/rerun1.out" ||
+    fail "unchanged re-run moved data: $(cat "$WORK/rerun1.out")"
+EDITED=$WORK/edited
+mkdir -p "$EDITED"
+cp -a "$SRC/tree" "$EDITED/tree"
+echo "changed" >> "$EDITED/tree/f2"
+if send_files "$WORK/rerun2.out" "$EDITED/tree"; then
+    fail "a changed file replaced the server's copy without --allow-overwrite"
+fi
+grep -q "tree/f2.*exists" "$WORK/rerun2.out" || fail "no exists error: $(cat "$WORK/rerun2.out")"
+grep -q "0 verified, 4 up to date, 1 failed; 0 bytes sent" "$WORK/rerun2.out" ||
+    fail "unchanged files were re-sent: $(cat "$WORK/rerun2.out")"
+(cd "$R1" && sha256sum -c --quiet "$WORK/src.sums") || fail "the server's tree changed"
+echo "local edit" >> "$FETCHED/tree/f3"
+in_a timeout 60 "$FT" fetch tree --from "$TO" -o "$FETCHED" --allow-overwrite \
+    --token-file "$WORK/token" > "$WORK/rerun3.out" 2>&1 || fail "fetch re-run: $(cat "$WORK/rerun3.out")"
+grep -q "done: 1 verified, 4 up to date, 0 failed; $(stat -c %s "$R1/tree/f3") bytes" \
+    "$WORK/rerun3.out" || fail "fetch re-run moved more than the changed file: $(cat "$WORK/rerun3.out")"
+(cd "$FETCHED" && sha256sum -c --quiet "$WORK/src.sums") || fail "the changed file was not replaced"
+pass "re-runs: an unchanged tree moves no data and exits 0; a changed file is refused (exists) or, with --allow-overwrite, the only one sent"
 stop_server
 
 # --- the sender killed mid-way, then resumed -----------------------------
@@ -196,7 +220,7 @@ def fields(line): return dict(f.split("=", 1) for f in line.split()[1:])
 hello = reader.readline().decode().strip()
 server_nonce = bytes.fromhex(fields(hello)["nonce"])
 nonce = os.urandom(32)
-send("HELLO version=1 role=client caps=resume nonce=" + nonce.hex())
+send("HELLO version=2 role=client caps=resume nonce=" + nonce.hex())
 proof = hmac.new(token, b"twine-ft client" + server_nonce + nonce, hashlib.sha256).hexdigest()
 send("AUTH proof=" + proof)
 assert reader.readline().startswith(b"WELCOME"), "not welcomed"

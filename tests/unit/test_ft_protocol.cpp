@@ -11,6 +11,10 @@
 #include "temp_files.hpp"
 #include "test_ft_posted_calls.hpp"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+
+#include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -39,8 +43,14 @@ std::string randomish(std::size_t size) {
     return data;
 }
 
+void setMtime(const fs::path& path, std::time_t mtime) {
+    struct timespec times[2] = {{0, UTIME_OMIT}, {mtime, 0}};
+    REQUIRE(::utimensat(AT_FDCWD, path.c_str(), times, 0) == 0);
+}
+
 struct Recorder : ft::TransferObserver {
     std::vector<std::string> finished;
+    std::vector<std::string> upToDate;
     std::map<std::string, std::string> failed;
     std::map<std::string, std::uint64_t> moved;
     std::map<std::string, std::uint64_t> offsets;
@@ -52,6 +62,7 @@ struct Recorder : ft::TransferObserver {
         finished.push_back(info.name);
         moved[info.name] = bytes;
     }
+    void fileUpToDate(const ft::FileInfo& info) override { upToDate.push_back(info.name); }
     void fileFailed(const std::string& name, const std::string& code, const std::string&) override {
         failed[name] = code;
     }
@@ -110,10 +121,10 @@ std::shared_ptr<ft::ReceiveRoot> rootAt(const fs::path& path, bool overwrite = f
 }
 
 std::unique_ptr<Link> pushLink(const fs::path& root, std::vector<std::string> paths,
-                               std::string clientToken = "token") {
+                               std::string clientToken = "token", bool overwrite = false) {
     auto link = std::make_unique<Link>();
-    link->server = std::make_unique<ft::TransferServer>(rootAt(root), "token", link->clock,
-                                                        link->serverEvents);
+    link->server = std::make_unique<ft::TransferServer>(rootAt(root, overwrite), "token",
+                                                        link->clock, link->serverEvents);
     link->client = std::make_unique<ft::TransferClient>(
         ft::TransferClient::Push{std::move(paths)}, clientToken, link->clock, link->clientEvents);
     link->connect();
@@ -259,6 +270,7 @@ TEST_CASE("an existing file is refused by name and the other files still go") {
     writeFile(local.path / "a", "new");
     writeFile(local.path / "b", "bee");
     writeFile(remote.path / "a", "old");
+    setMtime(remote.path / "a", 1000000000);  // same size, older: not up to date
     auto link = pushLink(remote.path, {(local.path / "a").string(), (local.path / "b").string()});
     link->pump();
     CHECK(link->clientEvents.failed["a"] == "exists");
@@ -303,7 +315,7 @@ TEST_CASE("a fetch refuses a name the server offers that was not asked for") {
     std::string clientNonce = Message::decode(hello.substr(0, hello.find('\n'))).get("nonce");
     std::string serverNonce(32, 's');
     client.dataReceived(Message("HELLO")
-                            .set("version", std::uint64_t{1})
+                            .set("version", std::uint64_t{ft::TransferProtocol::version})
                             .set("role", "server")
                             .set("nonce", ft::toHex(serverNonce))
                             .encode() +
@@ -339,8 +351,8 @@ TEST_CASE("hostile input to a server gives a clear error and a closed connection
     check("FILE name=x size=1 mode=644 mtime=0\n", "auth");
     check("garbage\n", "bad-message");
     check(std::string(20000, 'A'), "bad-message");
-    check("HELLO version=2 role=client nonce=" + std::string(64, 'a') + "\n", "version");
-    check("HELLO version=1 role=client nonce=abc\n", "bad-message");
+    check("HELLO version=1 role=client nonce=" + std::string(64, 'a') + "\n", "version");
+    check("HELLO version=2 role=client nonce=abc\n", "bad-message");
     check(std::string("HELLO \0\n", 8), "bad-message");
     check("AUTH proof=" + std::string(64, 'a') + "\n", "auth");
     CHECK(fs::is_empty(root.path));
@@ -455,4 +467,90 @@ TEST_CASE("a connection lost mid-file keeps every byte received behind the loop 
     CHECK_FALSE(fs::exists(root.path / "f"));
     CHECK(link->serverEvents.failed["f"] == "connection-lost");
     loop.runPending();  // reports that arrive after the writer is gone do nothing
+}
+
+namespace {
+
+// Pushes `paths` to `root` once, to the end of the session.
+std::unique_ptr<Link> pushed(const fs::path& root, std::vector<std::string> paths,
+                             bool overwrite = false) {
+    auto link = pushLink(root, std::move(paths), "token", overwrite);
+    link->pump();
+    link->close();
+    return link;
+}
+
+}  // namespace
+
+TEST_CASE("a re-run sends no data for files whose size and mtime match the receiver's copy") {
+    TempDir local, remote;
+    writeFile(local.path / "a", randomish(5000));
+    writeFile(local.path / "b", randomish(7000));
+    std::vector<std::string> paths{(local.path / "a").string(), (local.path / "b").string()};
+    auto first = pushed(remote.path, paths);
+    REQUIRE(first->clientEvents.finished.size() == 2);
+
+    auto again = pushLink(remote.path, paths);
+    again->pump();
+    CHECK(again->client->completed());
+    CHECK(again->clientEvents.upToDate == std::vector<std::string>{"a", "b"});
+    CHECK(again->serverEvents.upToDate == std::vector<std::string>{"a", "b"});
+    CHECK(again->clientEvents.finished.empty());
+    CHECK(again->clientEvents.failed.empty());   // not "exists": nothing to overwrite
+    CHECK(again->serverEvents.offsets.empty());  // no file was started
+    again->close();
+}
+
+TEST_CASE("a changed file among unchanged ones is the only one sent, and replaces the old") {
+    TempDir local, remote;
+    writeFile(local.path / "same", "unchanged");
+    writeFile(local.path / "changed", "version one");
+    std::vector<std::string> paths{(local.path / "same").string(),
+                                   (local.path / "changed").string()};
+    pushed(remote.path, paths, true);
+    writeFile(local.path / "changed", "version two, longer");
+
+    auto again = pushLink(remote.path, paths, "token", true);
+    again->pump();
+    CHECK(again->client->completed());
+    CHECK(again->clientEvents.upToDate == std::vector<std::string>{"same"});
+    CHECK(again->clientEvents.finished == std::vector<std::string>{"changed"});
+    CHECK(readFile(remote.path / "changed") == "version two, longer");
+    CHECK_FALSE(fs::exists(remote.path / ".changed.part"));
+    again->close();
+}
+
+TEST_CASE("the same size with another mtime is not up to date: without overwrite it is 'exists'") {
+    TempDir local, remote;
+    writeFile(local.path / "f", "12345");
+    std::vector<std::string> paths{(local.path / "f").string()};
+    pushed(remote.path, paths);
+    setMtime(local.path / "f", 1000000000);
+
+    auto again = pushLink(remote.path, paths);
+    again->pump();
+    CHECK(again->clientEvents.upToDate.empty());
+    CHECK(again->clientEvents.failed["f"] == "exists");
+    again->close();
+}
+
+TEST_CASE("the receiver keeps the sender's mode and mtime, so the next run can compare them") {
+    TempDir local, remote;
+    writeFile(local.path / "f", "content");
+    fs::permissions(local.path / "f", fs::perms(0640));
+    setMtime(local.path / "f", 1234567890);
+    pushed(remote.path, {(local.path / "f").string()});
+    struct stat st {};
+    REQUIRE(::stat((remote.path / "f").c_str(), &st) == 0);
+    CHECK((st.st_mode & 0777) == 0640);
+    CHECK(st.st_mtim.tv_sec == 1234567890);
+}
+
+TEST_CASE("SAME that answers no offer ends the session with an error") {
+    TempDir root;
+    auto link = authenticatedServer(root.path);
+    link->server->dataReceived("SAME name=f\n");
+    CHECK(link->serverSide.disconnecting());
+    CHECK(link->serverSide.value().find("ERROR code=") == 0);
+    link->serverSide.clear();
 }
