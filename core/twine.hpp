@@ -41,7 +41,10 @@
 #include <twine/protocols/line_receiver.hpp>
 #include <twine/protocols/netstring_receiver.hpp>
 #include <twine/transports/endpoints.hpp>
+#include <twine/transports/haproxy_endpoint.hpp>
+#include <twine/transports/haproxy_factory.hpp>
 #include <twine/transports/loopback_pump.hpp>
+#include <twine/transports/proxy_header.hpp>
 #include <twine/transports/reactor_pool.hpp>
 #include <twine/transports/string_transport.hpp>
 #include <twine/transports/tls_options.hpp>

@@ -7,6 +7,7 @@
 #include <twine/core/protocol_wrapper.hpp>
 #include <twine/core/reconnecting_client_factory.hpp>
 #include <twine/transports/endpoint_parser.hpp>
+#include <twine/transports/haproxy_endpoint.hpp>
 #include <twine/transports/stream_port.hpp>
 #include <twine/transports/tls_factory.hpp>
 #include <twine/transports/tls_server_factory.hpp>
@@ -310,6 +311,19 @@ std::unique_ptr<ClientEndpoint> parseTLSClient(Reactor& reactor, EndpointParamet
                                                options);
 }
 
+// "haproxy:" takes the rest of the description, as it is, for the endpoint
+// the balancer connects to.
+std::unique_ptr<ServerEndpoint> parseHAProxyServer(Reactor& reactor,
+                                                   EndpointParameters& parameters) {
+    const std::string& text = parameters.text();
+    std::unique_ptr<ServerEndpoint> inner =
+        serverFromString(reactor, std::string_view(text).substr(text.find(':') + 1));
+    if (dynamic_cast<HandoffEndpoint*>(inner.get()) == nullptr) {
+        parameters.fail("haproxy: wraps stream endpoints (tcp:, tcp6:, unix:, ssl:)");
+    }
+    return std::make_unique<HAProxyServerEndpoint>(reactor, std::move(inner));
+}
+
 using ServerParser = std::function<std::unique_ptr<ServerEndpoint>(Reactor&, EndpointParameters&)>;
 using ClientParser = std::function<std::unique_ptr<ClientEndpoint>(Reactor&, EndpointParameters&)>;
 
@@ -322,6 +336,7 @@ const std::map<std::string, ServerParser, std::less<>>& serverParsers() {
         {"ssl", parseSSLServer},
         {"udp", [](Reactor& r, EndpointParameters& p) { return parseUDPServer(r, p, ""); }},
         {"udp6", [](Reactor& r, EndpointParameters& p) { return parseUDPServer(r, p, "::"); }},
+        {"haproxy", parseHAProxyServer},
     };
     return parsers;
 }
@@ -376,6 +391,10 @@ void TCPServerEndpoint::adopt(const std::shared_ptr<Factory>& serving, int fd) {
     detail::StreamPort::adopt(reactor_, detail::StreamKind::tcp, serving, fd);
 }
 
+std::shared_ptr<Port> TCPServerEndpoint::listenServing(std::shared_ptr<Factory> serving) {
+    return reactor_.listenTCP(port_, std::move(serving), options_);
+}
+
 UNIXServerEndpoint::UNIXServerEndpoint(Reactor& reactor, std::string path,
                                        UNIXListenOptions options)
     : reactor_(reactor), path_(std::move(path)), options_(options) {}
@@ -403,6 +422,10 @@ std::shared_ptr<Factory> UNIXServerEndpoint::servingFactory(std::shared_ptr<Fact
 
 void UNIXServerEndpoint::adopt(const std::shared_ptr<Factory>& serving, int fd) {
     detail::StreamPort::adopt(reactor_, detail::StreamKind::unixSocket, serving, fd);
+}
+
+std::shared_ptr<Port> UNIXServerEndpoint::listenServing(std::shared_ptr<Factory> serving) {
+    return reactor_.listenUNIX(path_, std::move(serving), options_);
 }
 
 TCPClientEndpoint::TCPClientEndpoint(Reactor& reactor, std::string host, std::uint16_t port,
@@ -476,6 +499,11 @@ void SSLServerEndpoint::adopt(const std::shared_ptr<Factory>& serving, int fd) {
     detail::StreamPort::adopt(reactor_, detail::StreamKind::tcp, serving, fd);
 }
 
+// `serving` already has the TLS layer (servingFactory put it there).
+std::shared_ptr<Port> SSLServerEndpoint::listenServing(std::shared_ptr<Factory> serving) {
+    return reactor_.listenTCP(port_, std::move(serving), options_);
+}
+
 TLSClientEndpoint::TLSClientEndpoint(Reactor& reactor, std::string host, std::uint16_t port,
                                      TLSOptions tls, ConnectOptions options)
     : reactor_(reactor),
@@ -504,12 +532,16 @@ namespace detail {
 namespace {
 
 // TLS over another server endpoint: the inner port's factory wraps each
-// connection's protocol in a TLS layer.
-class TLSWrappedServerEndpoint final : public ServerEndpoint {
+// connection's protocol in a TLS layer. Over a stream endpoint it can also
+// hand off (a ReactorPool, or a haproxy: layer outside it).
+class TLSWrappedServerEndpoint final : public ServerEndpoint, public HandoffEndpoint {
 public:
     TLSWrappedServerEndpoint(Reactor& reactor, std::unique_ptr<ServerEndpoint> inner,
                              TLSOptions tls)
-        : reactor_(reactor), inner_(std::move(inner)), tls_(std::move(tls)) {}
+        : reactor_(reactor),
+          inner_(std::move(inner)),
+          stream_(dynamic_cast<HandoffEndpoint*>(inner_.get())),
+          tls_(std::move(tls)) {}
 
     Deferred<std::shared_ptr<Port>> listen(std::shared_ptr<Factory> factory) override {
         if (!factory) return inner_->listen(nullptr);
@@ -526,9 +558,30 @@ public:
         return inner_->describeListening(bound);
     }
 
+    std::shared_ptr<Port> listenHandingOff(std::function<void(int fd)> accepted) override {
+        return stream().listenHandingOff(std::move(accepted));
+    }
+    std::shared_ptr<Factory> servingFactory(std::shared_ptr<Factory> factory) override {
+        return stream().servingFactory(tlsServerFactory(std::move(factory), tls_, reactor_));
+    }
+    void adopt(const std::shared_ptr<Factory>& serving, int fd) override {
+        stream().adopt(serving, fd);
+    }
+    std::shared_ptr<Port> listenServing(std::shared_ptr<Factory> serving) override {
+        return stream().listenServing(std::move(serving));
+    }
+
 private:
+    HandoffEndpoint& stream() const {
+        if (stream_ == nullptr) {
+            throw CannotListenError("Couldn't listen on " + describe() + ": not a stream endpoint");
+        }
+        return *stream_;
+    }
+
     Reactor& reactor_;
     std::unique_ptr<ServerEndpoint> inner_;
+    HandoffEndpoint* stream_;
     TLSOptions tls_;
 };
 
@@ -563,6 +616,12 @@ std::unique_ptr<ServerEndpoint> wrapServerTLS(Reactor& reactor,
                                               TLSOptions tls) {
     if (!tls.isServer()) throw TLSError("wrapServerTLS needs server options");
     tls.context();  // a bad key or certificate fails now, not at the first connection
+    if (auto* balanced = dynamic_cast<HAProxyServerEndpoint*>(inner.get())) {
+        // The PROXY header precedes the TLS handshake on the wire.
+        const HAProxyOptions options = balanced->options();
+        return std::make_unique<HAProxyServerEndpoint>(
+            reactor, wrapServerTLS(reactor, balanced->releaseInner(), std::move(tls)), options);
+    }
     return std::make_unique<detail::TLSWrappedServerEndpoint>(reactor, std::move(inner),
                                                               std::move(tls));
 }

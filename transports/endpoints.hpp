@@ -62,6 +62,10 @@ public:
     /// Serves an accepted descriptor (taken, closed on failure) on this
     /// endpoint's reactor with a factory from servingFactory.
     virtual void adopt(const std::shared_ptr<Factory>& serving, int fd) = 0;
+    /// Listens and serves every connection with `serving`, a factory from
+    /// servingFactory (so a wrapper such as haproxy: can put its layer
+    /// outside this endpoint's TLS). Throws CannotListenError.
+    virtual std::shared_ptr<Port> listenServing(std::shared_ptr<Factory> serving) = 0;
 };
 
 }  // namespace detail
@@ -75,6 +79,7 @@ public:
     std::shared_ptr<Port> listenHandingOff(std::function<void(int fd)> accepted) override;
     std::shared_ptr<Factory> servingFactory(std::shared_ptr<Factory> factory) override;
     void adopt(const std::shared_ptr<Factory>& serving, int fd) override;
+    std::shared_ptr<Port> listenServing(std::shared_ptr<Factory> serving) override;
 
 private:
     Reactor& reactor_;
@@ -91,6 +96,7 @@ public:
     std::shared_ptr<Port> listenHandingOff(std::function<void(int fd)> accepted) override;
     std::shared_ptr<Factory> servingFactory(std::shared_ptr<Factory> factory) override;
     void adopt(const std::shared_ptr<Factory>& serving, int fd) override;
+    std::shared_ptr<Port> listenServing(std::shared_ptr<Factory> serving) override;
 
 private:
     Reactor& reactor_;
@@ -143,6 +149,7 @@ public:
     std::shared_ptr<Port> listenHandingOff(std::function<void(int fd)> accepted) override;
     std::shared_ptr<Factory> servingFactory(std::shared_ptr<Factory> factory) override;
     void adopt(const std::shared_ptr<Factory>& serving, int fd) override;
+    std::shared_ptr<Port> listenServing(std::shared_ptr<Factory> serving) override;
 
 private:
     Reactor& reactor_;
@@ -170,8 +177,9 @@ private:
 
 /// The same endpoint with TLS over every connection, as Twisted's
 /// wrapClientTLS: `tls` are server options (a certificate, or
-/// TLSOptions::pskServer). Any server endpoint. Throws TLSError for bad
-/// options.
+/// TLSOptions::pskServer). Any stream server endpoint; over a haproxy: one
+/// the TLS layer goes inside, after the PROXY header, as balancers send it.
+/// Throws TLSError for bad options.
 std::unique_ptr<ServerEndpoint> wrapServerTLS(Reactor& reactor,
                                               std::unique_ptr<ServerEndpoint> inner,
                                               TLSOptions tls);
@@ -185,7 +193,9 @@ std::unique_ptr<ClientEndpoint> wrapClientTLS(std::unique_ptr<ClientEndpoint> in
 
 /// Builds a server endpoint from a description, as Twisted's serverFromString:
 /// "tcp:1234:interface=127.0.0.1:backlog=50", "tcp6:1234:interface=\:\:1",
-/// "unix:/run/x.sock:mode=660:backlog=10". Throws std::invalid_argument
+/// "unix:/run/x.sock:mode=660:backlog=10", "ssl:8443:privateKey=key.pem",
+/// "udp:9000", and "haproxy:" before any stream description (connections
+/// from a load balancer, see HAProxyServerEndpoint). Throws std::invalid_argument
 /// naming the problem for a malformed description.
 std::unique_ptr<ServerEndpoint> serverFromString(Reactor& reactor, std::string_view description);
 

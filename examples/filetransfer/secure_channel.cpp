@@ -1,6 +1,7 @@
 #include "secure_channel.hpp"
 
 #include <twine/protocols/filetransfer/session_key.hpp>
+#include <twine/transports/haproxy_endpoint.hpp>
 #include <twine/transports/tls_options.hpp>
 #include <twine/transports/tls_server_factory.hpp>
 
@@ -16,8 +17,12 @@ bool contains(const std::string& text, const char* needle) {
 }
 
 // tcp: and unix: carry token-keyed TLS unless plaintext was asked for;
-// ssl: has TLS of its own.
+// ssl: has TLS of its own. Behind a balancer (haproxy:) the endpoint it
+// connects to decides.
 bool wantsPreSharedKey(const twine::ServerEndpoint& endpoint, Channel channel) {
+    if (const auto* balanced = dynamic_cast<const twine::HAProxyServerEndpoint*>(&endpoint)) {
+        return wantsPreSharedKey(balanced->inner(), channel);
+    }
     const bool stream = dynamic_cast<const twine::TCPServerEndpoint*>(&endpoint) != nullptr ||
                         dynamic_cast<const twine::UNIXServerEndpoint*>(&endpoint) != nullptr;
     return stream && channel == Channel::preSharedKey;
