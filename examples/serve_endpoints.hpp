@@ -13,6 +13,8 @@
 #include <twine/transports/reactor_pool.hpp>
 #include <twine/transports/udp_endpoint.hpp>
 
+#include "connection_log.hpp"
+
 #include <CLI/CLI.hpp>
 
 #include <functional>
@@ -34,9 +36,16 @@ struct ServerProgram {
     twine::ReactorPool::FactoryMaker workerFactory = {};
 };
 
+/// With --log-connections, a factory that logs each connection first.
+inline std::shared_ptr<twine::Factory> maybeLogged(std::shared_ptr<twine::Factory> factory,
+                                                   bool logConnections) {
+    if (!logConnections) return factory;
+    return std::make_shared<ConnectionLogFactory>(std::move(factory));
+}
+
 /// --workers: every endpoint through one pool; the same lines and exit codes.
 inline int servePool(const ServerProgram& program, const std::vector<std::string>& descriptions,
-                     std::size_t workers) {
+                     std::size_t workers, bool logConnections) {
     twine::ReactorPool pool(workers);
     std::vector<std::unique_ptr<twine::ServerEndpoint>> endpoints;
     try {
@@ -50,7 +59,10 @@ inline int servePool(const ServerProgram& program, const std::vector<std::string
     bool failed = false;
     for (std::size_t i = 0; i < descriptions.size(); ++i) {
         const auto& endpoint = endpoints[i];
-        pool.listen(descriptions[i], program.workerFactory)
+        pool.listen(descriptions[i],
+                    [&program, logConnections](twine::Reactor& reactor) {
+                        return maybeLogged(program.workerFactory(reactor), logConnections);
+                    })
             .addCallbacks(
                 [&endpoint](const std::shared_ptr<twine::Port>& port) {
                     std::cout << "listening on " << endpoint->describeListening(port->getHost())
@@ -75,8 +87,12 @@ inline int serveEndpoints(int argc, char** argv, const ServerProgram& program,
     std::vector<std::string> descriptions{program.defaultEndpoint};
     app.add_option("-l,--listen", descriptions,
                    "Where to listen, as an endpoint (tcp:PORT[:interface=ADDR], "
-                   "tcp6:PORT, unix:PATH[:mode=660], udp:PORT); repeat for several")
+                   "tcp6:PORT, unix:PATH[:mode=660], udp:PORT; haproxy: before a stream "
+                   "endpoint behind a load balancer); repeat for several")
         ->capture_default_str();
+    bool logConnections = false;
+    app.add_flag("--log-connections", logConnections,
+                 "Print 'connection from CLIENT to ADDRESS' on stderr for each connection");
     std::size_t workers = 1;
     auto* workersOption = app.add_option("-w,--workers", workers,
                                          "Serve from N worker threads, one reactor each (0: one "
@@ -88,7 +104,7 @@ inline int serveEndpoints(int argc, char** argv, const ServerProgram& program,
         return app.exit(error) == 0 ? 0 : 2;
     }
     if (workersOption->count() > 0 && program.workerFactory) {
-        return servePool(program, descriptions, workers);
+        return servePool(program, descriptions, workers, logConnections);
     }
 
     twine::Reactor reactor;
@@ -107,7 +123,7 @@ inline int serveEndpoints(int argc, char** argv, const ServerProgram& program,
         const bool udp = dynamic_cast<twine::UDPServerEndpoint*>(endpoint.get()) != nullptr;
         auto listening = udp && program.datagramProtocol
                              ? twine::listenDatagram(*endpoint, program.datagramProtocol(reactor))
-                             : endpoint->listen(factory);
+                             : endpoint->listen(maybeLogged(factory, logConnections));
         listening.addCallbacks(
             [&endpoint](const std::shared_ptr<twine::Port>& port) {
                 std::cout << "listening on " << endpoint->describeListening(port->getHost())

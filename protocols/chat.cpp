@@ -121,7 +121,11 @@ void Chat::chooseNickname(std::string_view nickname) {
     }
     nickname_ = std::move(name);
     sendLine("Welcome, " + nickname_ + "!");
-    room_.broadcast("* " + nickname_ + " has joined", this);
+    // Behind a balancer (haproxy:) the peer is the client the header names.
+    std::string joined = "* " + nickname_ + " has joined";
+    const Address peer = transport().getPeer();
+    if (peer.isIp()) joined += " from " + peer.toString();
+    room_.broadcast(joined, this);
 }
 
 void Chat::connectionLost(const Failure& reason) {

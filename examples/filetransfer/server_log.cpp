@@ -6,6 +6,10 @@
 
 namespace twine_ft {
 
+void ServerLog::sessionStarted(const twine::Address& peer) {
+    if (!quiet_) std::fprintf(stderr, "connection from %s\n", peer.toString().c_str());
+}
+
 void ServerLog::fileStarted(const FileInfo& info, std::uint64_t offset, bool sending) {
     if (quiet_) return;
     std::fprintf(stderr, "%s %s (%s)%s\n", sending ? "sending" : "receiving", info.name.c_str(),

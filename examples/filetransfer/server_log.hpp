@@ -12,6 +12,7 @@ public:
 
     explicit ServerLog(bool quiet) : quiet_(quiet) {}
 
+    void sessionStarted(const twine::Address& peer) override;
     void fileStarted(const FileInfo& info, std::uint64_t offset, bool sending) override;
     void fileFinished(const FileInfo& info, std::uint64_t moved) override;
     void fileUpToDate(const FileInfo& info) override;

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <twine/core/address.hpp>
 #include <twine/protocols/filetransfer/file_info.hpp>
 
 #include <cstdint>
@@ -13,6 +14,9 @@ class TransferObserver {
 public:
     virtual ~TransferObserver() = default;
 
+    /// A connection began; `peer` is the client (behind a load balancer, the
+    /// one its PROXY header names).
+    virtual void sessionStarted(const Address& peer) { (void)peer; }
     /// A file starts moving: `offset` bytes were kept from a partial.
     virtual void fileStarted(const FileInfo& info, std::uint64_t offset, bool sending) {
         (void)info, (void)offset, (void)sending;

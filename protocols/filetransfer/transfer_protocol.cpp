@@ -96,6 +96,7 @@ void TransferProtocol::becomeReady() {
 }
 
 void TransferProtocol::connectionMade() {
+    observer_.sessionStarted(transport().getPeer());
     handshakeTimer_ = time_.callLater(handshakeTimeout, [this] {
         abortSession(code::auth,
                      "no authentication within " + std::to_string(handshakeTimeout.count()) + " s");

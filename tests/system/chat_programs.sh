@@ -71,8 +71,13 @@ def join(name, family, address, others):
     client.expect("What's your name?")
     client.send(name)
     client.expect(f"Welcome, {name}!")
+    # An IP client is announced with its address (a Unix one has none).
+    where = ""
+    if family == socket.AF_INET:
+        host, number = client.sock.getsockname()
+        where = f" from {host}:{number}"
     for other in others:
-        other.expect(f"* {name} has joined")
+        other.expect(f"* {name} has joined{where}")
     return client
 
 

@@ -90,7 +90,7 @@ TEST_CASE("chat announces joins and leaves to the others") {
     User& alice = room.join("alice");
     CHECK(alice.take() == Lines{"What's your name?", "Welcome, alice!"});
     User& bob = room.join("bob");
-    CHECK(alice.take() == Lines{"* bob has joined"});
+    CHECK(alice.take() == Lines{"* bob has joined from 127.0.0.1:54321"});
     CHECK(bob.take() == Lines{"What's your name?", "Welcome, bob!"});
 
     bob.transport().loseConnection();
