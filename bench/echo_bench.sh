@@ -4,6 +4,10 @@
 # throughput, the server's CPU time per message and the ratio to the floor.
 #
 #   bash bench/echo_bench.sh BUILD_DIR [SECONDS_PER_RUN] [REPEATS]
+#
+# ECHO_BENCH_PAIR="BASE CANDIDATE" compares two other servers: floor, twine
+# (echo_server on tcp:) or haproxy (echo_server on haproxy:tcp:, every
+# connection opened with a PROXY header); bench/haproxy_bench.sh uses it.
 set -euo pipefail
 build=${1:-build}
 secs=${2:-4}
@@ -13,6 +17,7 @@ floor=$build/bench/echo_floor
 twine=$build/examples/echo_server
 port_base=$((20000 + RANDOM % 20000))
 server_pid=
+read -r base candidate <<<"${ECHO_BENCH_PAIR:-floor twine}"
 
 cleanup() { [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null || true; }
 trap cleanup EXIT
@@ -21,6 +26,9 @@ start_server() {  # kind port
     case $1 in
         floor) taskset -c 0 "$floor" "$2" >/dev/null 2>&1 & ;;
         twine) taskset -c 0 "$twine" --listen "tcp:$2:interface=127.0.0.1" >/dev/null 2>&1 & ;;
+        haproxy)
+            taskset -c 0 "$twine" --listen "haproxy:tcp:$2:interface=127.0.0.1" >/dev/null 2>&1 &
+            ;;
     esac
     server_pid=$!
     for _ in $(seq 100); do
@@ -47,7 +55,9 @@ measure() {  # kind port loadgen-args...
     start_server "$kind" "$port"
     local before after out
     before=$(cpu_ticks "$server_pid")
-    out=$(taskset -c 1 "$loadgen" -p "$port" -t "$secs" "$@")
+    local header=()
+    [ "$kind" = haproxy ] && header=(-x)  # what a balancer sends first
+    out=$(taskset -c 1 "$loadgen" -p "$port" -t "$secs" "${header[@]}" "$@")
     after=$(cpu_ticks "$server_pid")
     stop_server
     local msgs ticks
@@ -65,9 +75,9 @@ scenario() {  # label loadgen-args...
     shift
     local best_floor="0" best_twine="0" port=$port_base line
     for _ in $(seq "$repeats"); do
-        port=$((port + 1)); line=$(measure floor "$port" "$@")
+        port=$((port + 1)); line=$(measure "$base" "$port" "$@")
         best_floor=$(printf '%s\n%s\n' "$best_floor" "$line" | sort -k1,1nr | head -1)
-        port=$((port + 1)); line=$(measure twine "$port" "$@")
+        port=$((port + 1)); line=$(measure "$candidate" "$port" "$@")
         best_twine=$(printf '%s\n%s\n' "$best_twine" "$line" | sort -k1,1nr | head -1)
     done
     port_base=$port
@@ -107,14 +117,21 @@ idle_memory() {  # kind port -> KiB per connection
     awk -v a="$after" -v b="$before" -v n=$((2 * per)) 'BEGIN { printf "%.2f", (a - b) / n }'
 }
 
-echo "twine echo_server vs raw libuv floor — ${secs}s per run, best of ${repeats}, server on core 0, load on core 1"
+b=$base c=$candidate
+echo "echo: $candidate vs $base — ${secs}s per run, best of ${repeats}, server on core 0, load on core 1"
 echo
-echo "| scenario                   | floor msg/s | twine msg/s | floor MiB/s | twine MiB/s | floor CPU µs/msg | twine CPU µs/msg | floor p99 µs | twine p99 µs | twine/floor |"
+echo "| scenario                   | $b msg/s | $c msg/s | $b MiB/s | $c MiB/s | $b CPU µs/msg | $c CPU µs/msg | $b p99 µs | $c p99 µs | $c/$b |"
 echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
 scenario "1 conn x 64 B ping-pong" -c 1 -s 64
 scenario "50 conns x 1 KiB ping-pong" -c 50 -s 1024
 scenario "50 conns x 16 KiB ping-pong" -c 50 -s 16384
+scenario "10 conns pipelined 16 x 1 KiB" -c 10 -s 1024 -w 16384 -m stream
 scenario "10 conns streaming 64 KiB" -c 10 -s 65536 -m stream
+if [ "$base" != floor ]; then
+    # A new connection per message: where a per-connection cost shows.
+    scenario "4 conns connect+64 B+close" -c 4 -s 64 -m connect
+    exit 0
+fi
 f_mem=$(idle_memory floor $((port_base + 1)))
 t_mem=$(idle_memory twine $((port_base + 2)))
 echo

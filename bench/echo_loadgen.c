@@ -1,11 +1,16 @@
 /* Drives an echo server over TCP and checks every byte it gets back.
  *
  *   echo_loadgen -p PORT [-h HOST] [-b BIND_HOST] [-c CONNS] [-s SIZE]
- *                [-m pingpong|stream|idle] [-t SECONDS] [-n MESSAGES] [-w WINDOW]
+ *                [-m pingpong|stream|idle|connect] [-t SECONDS] [-n MESSAGES] [-w WINDOW]
+ *                [-x]
  *
  * pingpong: each connection sends SIZE bytes and waits for them before the next.
  * stream:   each connection keeps WINDOW bytes in flight, written in SIZE pieces.
  * idle:     opens CONNS connections, reports, and holds them for SECONDS.
+ * connect:  each of CONNS loops: connect, one SIZE-byte echo, close (with a
+ *           reset, so no TIME_WAIT piles up); a message is one connection.
+ * -x:       every connection first sends a PROXY protocol v1 header, as a
+ *           load balancer would (for servers on haproxy: endpoints).
  * Every run stops by itself after SECONDS or MESSAGES in all, whichever comes
  * first, and prints one line of key=value results.
  */
@@ -28,6 +33,7 @@ typedef struct {
     uint64_t sent;
     uint64_t received;
     uint64_t message_start_ns;
+    int round; /* connect mode: how many times it has reconnected */
 } conn_t;
 
 static const char* host = "127.0.0.1";
@@ -36,6 +42,9 @@ static int port = 0, conns = 1, size = 64, seconds = 5;
 static uint64_t max_messages = UINT64_MAX;
 static uint64_t window = 256 * 1024;
 static const char* mode = "pingpong";
+static int proxy_header;
+static char proxy_line[] = "PROXY TCP4 192.0.2.1 198.51.100.1 40000 80\r\n";
+static struct sockaddr_in dest, local;
 
 static uv_loop_t* loop;
 static char* pattern;
@@ -73,6 +82,13 @@ static int is_stream(void) {
     return strcmp(mode, "stream") == 0;
 }
 
+static int is_connect(void) {
+    return strcmp(mode, "connect") == 0;
+}
+
+static void start_connection(conn_t* c);
+static void reconnect(conn_t* c);
+
 static void top_up(conn_t* c) {
     while (!stopping && c->sent - c->received < window) send_bytes(c, (size_t)size);
 }
@@ -97,6 +113,10 @@ static void on_pingpong_data(conn_t* c) {
     if (sample_count < MAX_SAMPLES) samples[sample_count++] = now - c->message_start_ns;
     if (++messages >= max_messages) {
         finish();
+        return;
+    }
+    if (is_connect()) {
+        reconnect(c);
         return;
     }
     c->message_start_ns = now;
@@ -129,11 +149,24 @@ static void on_read(uv_stream_t* s, ssize_t nread, const uv_buf_t* buf) {
 static void on_connect(uv_connect_t* req, int status) {
     conn_t* c = req->data;
     if (status < 0) {
+        if (stopping) return;
         fprintf(stderr, "echo_loadgen: connect: %s\n", uv_strerror(status));
         errors++;
         return;
     }
     uv_tcp_nodelay(&c->tcp, 1);
+    if (proxy_header) {
+        /* Its own write, ahead of the data, not counted as echoed bytes. */
+        uv_write_t* header = malloc(sizeof *header);
+        uv_buf_t buf = uv_buf_init(proxy_line, (unsigned)strlen(proxy_line));
+        uv_write(header, (uv_stream_t*)&c->tcp, &buf, 1, on_write);
+    }
+    if (c->round > 0) {
+        /* A later round of the connect loop. */
+        uv_read_start((uv_stream_t*)&c->tcp, on_alloc, on_read);
+        send_bytes(c, (size_t)size);
+        return;
+    }
     if (++connected == (uint64_t)conns) {
         start_ns = uv_hrtime();
         if (strcmp(mode, "idle") == 0) {
@@ -172,6 +205,37 @@ static int open_bound(uv_tcp_t* tcp, const struct sockaddr_in* local) {
     return rc;
 }
 
+static void start_connection(conn_t* c) {
+    uv_tcp_init(loop, &c->tcp);
+    int rc = bind_host ? open_bound(&c->tcp, &local) : 0;
+    if (rc != 0) {
+        fprintf(stderr, "echo_loadgen: bind %s: %s\n", bind_host, uv_strerror(rc));
+        exit(1);
+    }
+    c->connect_req.data = c;
+    uv_tcp_connect(&c->connect_req, &c->tcp, (const struct sockaddr*)&dest, on_connect);
+}
+
+static void on_closed_for_reconnect(uv_handle_t* h) {
+    conn_t* c = (conn_t*)h;
+    if (stopping) return;
+    c->sent = c->received = 0;
+    c->round++;
+    c->message_start_ns = uv_hrtime();
+    start_connection(c);
+}
+
+/* The connect loop: a reset instead of FIN, so that tens of thousands of
+ * connections leave no TIME_WAIT sockets to exhaust the ephemeral ports. */
+static void reconnect(conn_t* c) {
+    struct linger abort_on_close = {1, 0};
+    uv_os_fd_t fd;
+    if (uv_fileno((uv_handle_t*)&c->tcp, &fd) == 0) {
+        setsockopt(fd, SOL_SOCKET, SO_LINGER, &abort_on_close, sizeof abort_on_close);
+    }
+    uv_close((uv_handle_t*)&c->tcp, on_closed_for_reconnect);
+}
+
 static int compare_u64(const void* a, const void* b) {
     uint64_t x = *(const uint64_t*)a, y = *(const uint64_t*)b;
     return x < y ? -1 : x > y;
@@ -207,7 +271,7 @@ static void on_deadline(uv_timer_t* t) {
 
 static int parse_args(int argc, char** argv) {
     int opt;
-    while ((opt = getopt(argc, argv, "h:p:b:c:s:m:t:n:w:")) != -1) {
+    while ((opt = getopt(argc, argv, "h:p:b:c:s:m:t:n:w:x")) != -1) {
         switch (opt) {
             case 'h':
                 host = optarg;
@@ -236,12 +300,17 @@ static int parse_args(int argc, char** argv) {
             case 'w':
                 window = strtoull(optarg, NULL, 10);
                 break;
+            case 'x':
+                proxy_header = 1;
+                break;
             default:
                 return -1;
         }
     }
     if (port <= 0 || conns <= 0 || size <= 0 || seconds <= 0) return -1;
-    if (strcmp(mode, "pingpong") && strcmp(mode, "stream") && strcmp(mode, "idle")) return -1;
+    if (strcmp(mode, "pingpong") && strcmp(mode, "stream") && strcmp(mode, "idle") &&
+        strcmp(mode, "connect"))
+        return -1;
     return 0;
 }
 
@@ -249,7 +318,8 @@ int main(int argc, char** argv) {
     if (parse_args(argc, argv) != 0) {
         fprintf(stderr,
                 "usage: echo_loadgen -p PORT [-h HOST] [-b BIND_HOST] [-c CONNS] [-s SIZE]\n"
-                "       [-m pingpong|stream|idle] [-t SECONDS] [-n MESSAGES] [-w WINDOW]\n");
+                "       [-m pingpong|stream|idle|connect] [-t SECONDS] [-n MESSAGES] [-w WINDOW]"
+                " [-x]\n");
         return 2;
     }
     loop = uv_default_loop();
@@ -257,21 +327,13 @@ int main(int argc, char** argv) {
     pattern = malloc(PATTERN_PERIOD + chunk);
     for (size_t i = 0; i < PATTERN_PERIOD + chunk; i++) pattern[i] = (char)(i % PATTERN_PERIOD);
     samples = malloc(sizeof *samples * MAX_SAMPLES);
-    struct sockaddr_in dest, local;
     uv_ip4_addr(host, port, &dest);
     if (bind_host) uv_ip4_addr(bind_host, 0, &local);
     conn_t* all = calloc((size_t)conns, sizeof *all);
     for (int i = 0; i < conns; i++) {
         conn_t* c = &all[i];
         c->id = i;
-        uv_tcp_init(loop, &c->tcp);
-        int rc = bind_host ? open_bound(&c->tcp, &local) : 0;
-        if (rc != 0) {
-            fprintf(stderr, "echo_loadgen: bind %s: %s\n", bind_host, uv_strerror(rc));
-            return 1;
-        }
-        c->connect_req.data = c;
-        uv_tcp_connect(&c->connect_req, &c->tcp, (const struct sockaddr*)&dest, on_connect);
+        start_connection(c);
     }
     uv_timer_t deadline;
     uv_timer_init(loop, &deadline);

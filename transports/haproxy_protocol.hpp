@@ -51,6 +51,7 @@ public:
     void abortConnection() override { lower().abortConnection(); }
     void loseWriteConnection() override { lower().loseWriteConnection(); }
     bool disconnecting() const override { return !connected() || lower().disconnecting(); }
+    // The wrapped protocol exists only once the header set these.
     Address getPeer() const override { return peer_; }
     Address getHost() const override { return host_; }
     std::size_t bufferSize() const override { return connected() ? lower().bufferSize() : 0; }

@@ -97,3 +97,62 @@ TEST_CASE("the README's ReactorPool echo server answers, then drains on stop") {
     pool.run();
     CHECK(echoed == "hi");
 }
+
+namespace {
+
+// A client playing the balancer: a PROXY header, then "hi".
+class BalancedGreeter : public twine::Protocol {
+public:
+    explicit BalancedGreeter(std::string* received) : received_(received) {}
+    void connectionMade() override {
+        transport().write("PROXY TCP4 192.0.2.10 198.51.100.1 56324 443\r\nhi");
+    }
+    void dataReceived(std::string_view data) override {
+        *received_ += data;
+        if (received_->size() >= 16) transport().loseConnection();  // "hello 192.0.2.10"
+    }
+
+private:
+    std::string* received_;
+};
+
+// Says who it thinks the client is.
+class Hello : public twine::Protocol {
+public:
+    void dataReceived(std::string_view) override {
+        transport().write("hello " + transport().getPeer().host());
+    }
+};
+
+}  // namespace
+
+TEST_CASE("the README's load-balancer snippets see the client the header names") {
+    twine::Reactor reactor;
+    auto factory = twine::ServerFactory::forProtocol<Hello>();
+    // README: "Running behind a load balancer".
+    std::shared_ptr<twine::Port> viaPrefix;
+    twine::serverFromString(reactor, "haproxy:tcp:0:interface=127.0.0.1")
+        ->listen(factory)
+        .addCallback([&](std::shared_ptr<twine::Port> p) { viaPrefix = p; });
+    auto viaFactory = reactor.listenTCP(
+        0, std::make_shared<twine::HAProxyWrappingFactory>(factory, reactor), {"127.0.0.1"});
+    REQUIRE(viaPrefix);
+
+    std::string first;
+    std::string second;
+    std::vector<std::unique_ptr<twine::ClientEndpoint>> clients;
+    for (auto [port, received] :
+         {std::pair{viaPrefix.get(), &first}, {viaFactory.get(), &second}}) {
+        clients.push_back(twine::clientFromString(
+            reactor, "tcp:host=127.0.0.1:port=" + std::to_string(port->getHost().port())));
+        clients.back()->connect(twine::ClientFactory::forProtocol<BalancedGreeter>(received));
+    }
+    auto done = twine::LoopingCall(reactor, [&] {
+        if (first.size() >= 16 && second.size() >= 16) reactor.stop();
+    });
+    done.start(10ms);
+    auto guard = reactor.callLater(10s, [&] { reactor.stop(); });  // bound: never hang
+    reactor.run();
+    CHECK(first == "hello 192.0.2.10");
+    CHECK(second == "hello 192.0.2.10");
+}

@@ -2,7 +2,7 @@
 # twine servers behind a real HAProxy (Debian's), between two network-namespace
 # hosts: the balancer host (198.18.0.1) runs haproxy in front of two
 # echo_server backends (one sent PROXY v1, one v2, both health-checked) and a
-# twine-ft server (v2); clients run in the other host (198.18.0.2).
+# twine-ft server (v2, two workers); clients run in the other host (198.18.0.2).
 #   - each backend logs the client's real address, not the balancer's;
 #   - a killed backend: new connections go to the other one, none fails;
 #   - a connection straight to a backend without a header is closed;
@@ -76,7 +76,7 @@ start b1 "$ECHO_SERVER" --listen haproxy:tcp:7001:interface=127.0.0.1 --log-conn
 start b2 "$ECHO_SERVER" --listen haproxy:tcp:7002:interface=127.0.0.1 --log-connections --workers 2
 echo "twine-haproxy-token-$ID" > "$WORK/token"
 mkdir -p "$WORK/received"
-start ft "$FT" serve "$WORK/received" --listen haproxy:tcp:7101:interface=127.0.0.1 \
+start ft "$FT" serve "$WORK/received" --listen haproxy:tcp:7101:interface=127.0.0.1 --workers 2 \
     --token-file "$WORK/token"
 wait_for "$WORK/b1.out" "listening on haproxy:tcp:7001"
 wait_for "$WORK/b2.out" "listening on haproxy:tcp:7002"
