@@ -7,7 +7,7 @@ foreach(part core transports protocols)
           DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/twine/${part}
           FILES_MATCHING PATTERN "*.hpp")
 endforeach()
-install(FILES ${CMAKE_SOURCE_DIR}/core/twine.hpp DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/twine)
+install(FILES ${CMAKE_SOURCE_DIR}/twine.hpp DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/twine)
 
 install(TARGETS twine EXPORT twineTargets
         ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
