@@ -71,7 +71,7 @@ void closeEverything(uv_loop_t& loop) {
         },
         nullptr);
     uv_run(&loop, UV_RUN_DEFAULT);
-    uv_loop_close(&loop);
+    detail::closeLoop(&loop);
 }
 
 }  // namespace

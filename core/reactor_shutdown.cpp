@@ -115,7 +115,7 @@ void ReactorState::closeLoop() {
     auto* guard = reinterpret_cast<uv_handle_t*>(&drainTimer);
     if (!uv_is_closing(guard)) detail::closeHandle(guard, nullptr);
     uv_run(&loop, UV_RUN_NOWAIT);
-    const int rc = uv_loop_close(&loop);
+    const int rc = detail::closeLoop(&loop);
     if (rc != 0) {
         log::error(std::string("Reactor: uv_loop_close failed: ") + uv_strerror(rc));
         logLingeringHandles();

@@ -16,4 +16,10 @@ namespace twine::detail {
 /// still touches the descriptor (epoll_ctl) before closing it.
 void closeHandle(uv_handle_t* handle, uv_close_cb onClosed);
 
+/// uv_loop_close, and under ThreadSanitizer the same announcement for the
+/// loop's own descriptors (epoll, the wakeup eventfd of callFromThread, the
+/// signal pipe), which libuv closes as it closes sockets: a pool torn down
+/// and built again otherwise leaves numbers TSan pairs across threads.
+int closeLoop(uv_loop_t* loop);
+
 }  // namespace twine::detail
