@@ -1,6 +1,19 @@
 #pragma once
 
-// The umbrella header: everything a twine user needs.
+/// \file
+/// The umbrella header, `<twine/twine.hpp>`: everything a twine user needs.
+
+/// \namespace twine
+/// Everything public: the reactor, Deferreds, protocols, factories,
+/// transports and endpoints. Names and behaviour follow Twisted's.
+
+/// \namespace twine::log
+/// One-line log messages to stderr, shared by every part of twine.
+
+/// \namespace twine::filetransfer
+/// twine-ft's protocol: the wire format, the sender, the receiver and the
+/// safety checks around the receiver's root (protocols/filetransfer/PROTOCOL.md).
+
 #include <twine/core/address.hpp>
 #include <twine/core/clock.hpp>
 #include <twine/core/connector.hpp>

@@ -9,6 +9,7 @@ namespace twine {
 /// ReconnectingClientFactory calls connect() again after a loss.
 class Connector {
 public:
+    /// Where the attempt stands.
     enum class State { disconnected, connecting, connected };
 
     virtual ~Connector() = default;
@@ -20,7 +21,9 @@ public:
     /// Stops a connection attempt in progress; throws std::logic_error if
     /// not connecting. The factory sees clientConnectionFailed(UserError).
     virtual void stopConnecting() = 0;
+    /// The address being connected to, as given (a host name is not resolved).
     virtual Address getDestination() const = 0;
+    /// The current state.
     virtual State state() const = 0;
 };
 

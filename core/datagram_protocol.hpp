@@ -13,6 +13,7 @@ namespace twine {
 /// Joining or leaving a multicast group failed, as twisted.internet.error.MulticastJoinError.
 class MulticastJoinError : public Error {
 public:
+    /// The error, with what failed in `message`.
     explicit MulticastJoinError(const std::string& message = "Could not join the multicast group.")
         : Error(message) {}
 };
@@ -55,14 +56,20 @@ public:
     /// named by a scope such as "::%lo" (IPv6); "" lets the kernel choose.
     /// Throws MulticastJoinError (std::invalid_argument for a malformed group).
     virtual void joinGroup(const std::string& group, const std::string& interface = "");
+    /// Leaves a group joined with joinGroup, with the same arguments. Throws
+    /// MulticastJoinError (std::invalid_argument for a malformed group).
     virtual void leaveGroup(const std::string& group, const std::string& interface = "");
     /// Whether our own multicast datagrams are delivered back to this host.
     virtual void setLoopbackMode(bool enabled);
+    /// The loopback mode in force.
     virtual bool getLoopbackMode() const { return true; }
     /// The multicast time-to-live (hops), 0 to 255.
     virtual void setTTL(int ttl);
+    /// The multicast time-to-live in force.
     virtual int getTTL() const { return 1; }
+    /// Allows sending to broadcast addresses (SO_BROADCAST; IPv4).
     virtual void setBroadcastAllowed(bool enabled);
+    /// Whether broadcast is allowed.
     virtual bool getBroadcastAllowed() const { return false; }
     /// The interface multicast datagrams leave by (its address, or "::%name").
     virtual void setOutgoingInterface(const std::string& interface);
@@ -133,6 +140,7 @@ public:
         }
         return *transport_;
     }
+    /// Whether the protocol is bound (transport() would not throw).
     bool hasTransport() const { return transport_ != nullptr; }
 
 private:

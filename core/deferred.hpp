@@ -47,7 +47,9 @@ class Deferred {
                   "Deferred<Deferred<U>> is not supported: a Deferred result is chained");
 
 public:
+    /// The result type carried at this handle's point of the chain.
     using ValueType = T;
+    /// Makes a function returning Deferred<T> a coroutine (see deferred_coroutine.hpp).
     using promise_type = detail::DeferredPromise<T>;
 
     /// A new, unfired Deferred.
@@ -72,6 +74,7 @@ public:
         slot.emplace<T>(std::forward<V>(value));
         fireWith(slot);
     }
+    /// Fires a Deferred<void>. Throws AlreadyCalledError as callback(value).
     void callback() requires std::is_void_v<T> {
         detail::ResultSlot slot;
         slot.setUnit();
@@ -88,8 +91,8 @@ public:
 
     // Adding steps.
 
-    /// Adds a callback: f(T) (f() for Deferred<void>) returning U, Deferred<U>,
-    /// void, or a Failure to fail the chain. Returns a Deferred<U> handle on
+    /// Adds a callback: f(T) (f() for `Deferred<void>`) returning U, `Deferred<U>`,
+    /// void, or a Failure to fail the chain. Returns a `Deferred<U>` handle on
     /// this chain. A callback that throws moves the chain to the next errback.
     template <class F>
     auto addCallback(F f) {
@@ -153,7 +156,10 @@ public:
     /// canceller did not fire it. A no-op on a fired Deferred, unless its chain
     /// waits on a Deferred a callback returned: that one is cancelled.
     void cancel() { state().cancel(); }
+    /// Holds the chain: no further callback runs until unpause(). Pauses nest.
     void pause() { state().pause(); }
+    /// Undoes one pause(); the last one resumes the chain where it stopped.
+    /// Throws std::logic_error without a matching pause().
     void unpause() { state().unpause(); }
 
     // Queries.
@@ -166,6 +172,7 @@ public:
     /// True if the chain's current result is there and is a failure.
     bool failed() const { return hasResult() && state().slot().failed(); }
 
+    /// Whether two handles share one chain.
     friend bool operator==(const Deferred& a, const Deferred& b) {
         return a.state_.get() == b.state_.get();
     }
@@ -264,6 +271,7 @@ Deferred<std::decay_t<T>> succeed(T&& value) {
     return d;
 }
 
+/// An already-fired Deferred<void>.
 inline Deferred<void> succeed() {
     Deferred<void> d;
     d.callback();

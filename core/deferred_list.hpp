@@ -1,7 +1,8 @@
 #pragma once
 
-// Waiting on several Deferreds at once, as Twisted's DeferredList and
-// gatherResults.
+/// \file
+/// Waiting on several Deferreds at once, as Twisted's DeferredList and
+/// gatherResults.
 
 #include <twine/core/deferred.hpp>
 #include <twine/core/error.hpp>
@@ -24,13 +25,14 @@ namespace twine {
 /// fails with: which Deferred failed first, and how.
 class FirstError : public Error {
 public:
+    /// The `failure` of the Deferred at position `index`.
     FirstError(Failure failure, std::size_t index)
         : Error("FirstError[#" + std::to_string(index) + ", " + failure.describe() + "]"),
           subFailure(std::move(failure)),
           index(index) {}
 
-    Failure subFailure;
-    std::size_t index;
+    Failure subFailure;  ///< How the first Deferred failed.
+    std::size_t index;   ///< Its position in the list given.
 };
 
 /// What a DeferredList entry holds on success: the value (nothing for void).
@@ -40,14 +42,15 @@ using DeferredValue = std::conditional_t<std::is_void_v<T>, std::monostate, T>;
 /// One Deferred's outcome in a DeferredList, as Twisted's (success, result).
 template <class T>
 struct DeferredListEntry {
-    bool success = false;
-    std::optional<DeferredValue<T>> result;  // set when success
-    std::optional<Failure> failure;          // set when it failed
+    bool success = false;                    ///< True if it fired with a value.
+    std::optional<DeferredValue<T>> result;  ///< Set when success.
+    std::optional<Failure> failure;          ///< Set when it failed.
 
     /// False only for the Deferreds still pending when fireOnOneCallback fired.
     bool finished() const { return result.has_value() || failure.has_value(); }
 };
 
+/// How a DeferredList fires: by default once every Deferred has fired.
 struct DeferredListOptions {
     /// Fire as soon as one Deferred succeeds (entries still pending then are
     /// not finished()).
@@ -117,6 +120,9 @@ class DeferredList : public Deferred<std::vector<DeferredListEntry<T>>> {
     using Base = Deferred<std::vector<DeferredListEntry<T>>>;
 
 public:
+    /// Watches `deferreds`; fires at once with no entries if the vector is
+    /// empty (unless fireOnOneCallback). Throws std::logic_error for a
+    /// moved-from handle or one whose chain changed type.
     explicit DeferredList(std::vector<Deferred<T>> deferreds, DeferredListOptions options = {})
         : Base([sources = deferreds](Base&) mutable { detail::cancelAll(sources); }) {
         auto context = std::make_shared<detail::DeferredListContext<T>>();

@@ -14,7 +14,9 @@ struct TimerEntry;
 /// cancel it.
 class DelayedCall {
 public:
+    /// A handle on no call: active() is false.
     DelayedCall() = default;
+    /// Internal: made by ReactorTime::callLater implementations.
     explicit DelayedCall(std::shared_ptr<detail::TimerEntry> entry) : entry_(std::move(entry)) {}
 
     /// Stops the call from running. Throws AlreadyCalled or AlreadyCancelled

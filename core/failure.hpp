@@ -13,8 +13,10 @@ class Failure {
 public:
     /// Captures the exception currently being handled (call inside a catch).
     Failure();
+    /// Wraps a captured exception; a null one becomes a std::logic_error.
     explicit Failure(std::exception_ptr exception);
 
+    /// Captures a copy of `error`, so errback(ConnectionDone()) reads naturally.
     template <class E>
     requires std::is_base_of_v<std::exception, std::decay_t<E>> Failure(
         E&& error)  // NOLINT: implicit, so errback(ConnectionDone()) reads naturally
@@ -39,7 +41,9 @@ public:
         if (!check<E>()) rethrow();
     }
 
+    /// Throws the original exception, with its type.
     [[noreturn]] void rethrow() const;
+    /// The captured exception, never null.
     const std::exception_ptr& exception() const { return exception_; }
 
     /// The exception's message.

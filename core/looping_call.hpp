@@ -23,6 +23,8 @@ public:
     template <class F>
     requires std::invocable<F&> LoopingCall(ReactorTime& time, F fn)
         : LoopingCall(time, adapt(std::move(fn))) {}
+    /// The general form; throws std::invalid_argument for an empty fn. Not
+    /// started: call start().
     LoopingCall(ReactorTime& time, std::function<Deferred<void>()> fn);
 
     /// A LoopingCall whose fn(count) receives the number of intervals that
@@ -34,7 +36,9 @@ public:
         return withCountImpl(time, adaptCount(std::move(fn)));
     }
 
+    /// Takes over the loop; the moved-from LoopingCall holds none.
     LoopingCall(LoopingCall&&) noexcept;
+    /// Stops the loop this one held, then takes over the other's.
     LoopingCall& operator=(LoopingCall&&) noexcept;
     LoopingCall(const LoopingCall&) = delete;
     LoopingCall& operator=(const LoopingCall&) = delete;
@@ -54,6 +58,7 @@ public:
     void reset();
     /// True from start() until stop() or a failure.
     bool running() const;
+    /// The interval given to the last start(); 0 before.
     Duration interval() const;
 
 private:

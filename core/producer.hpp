@@ -9,7 +9,9 @@ namespace twine {
 class Producer {
 public:
     virtual ~Producer() = default;
+    /// Stop writing until resumeProducing (push producers: the consumer is full).
     virtual void pauseProducing() = 0;
+    /// Write again (push), or write the next chunk (pull).
     virtual void resumeProducing() = 0;
     /// Stops for good: the consumer is going away.
     virtual void stopProducing() = 0;

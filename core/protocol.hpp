@@ -20,7 +20,10 @@ public:
     /// take ownership (tests pass a StringTransport on the stack).
     void makeConnection(Transport& transport);
 
+    /// The connection is up and transport() is usable: start talking here.
     virtual void connectionMade() {}
+    /// Bytes from the peer, in whatever chunks they arrived (a message may
+    /// be split or joined with the next). `data` is valid only during the call.
     virtual void dataReceived(std::string_view data) { (void)data; }
     /// Called exactly once per connection: ConnectionDone for a clean close,
     /// ConnectionLost for an error or reset, ConnectionAborted after
@@ -35,7 +38,9 @@ public:
 
     /// The transport, from makeConnection until connectionLost returns.
     Transport& transport() const;
+    /// True from makeConnection until connectionLost returns.
     bool connected() const { return transport_ != nullptr; }
+    /// The factory that built this protocol; nullptr if none did (tests).
     Factory* factory() const { return factory_; }
 
     /// For transports and factories.

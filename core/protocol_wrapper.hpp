@@ -14,11 +14,15 @@ namespace twine {
 /// knowing: the wrapped protocol sees the real transport.
 class ProtocolWrapper : public Protocol {
 public:
+    /// Takes ownership of `wrapped` (not null).
     explicit ProtocolWrapper(std::unique_ptr<Protocol> wrapped) : wrapped_(std::move(wrapped)) {}
 
+    /// The protocol passed on to.
     Protocol& wrapped() const { return *wrapped_; }
 
+    /// Binds the wrapped protocol to this transport: its connectionMade runs.
     void connectionMade() override { wrapped_->makeConnection(transport()); }
+    /// Each event is passed on to the wrapped protocol.
     void dataReceived(std::string_view data) override {
         rebind();
         wrapped_->dataReceived(data);

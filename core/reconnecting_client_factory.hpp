@@ -14,6 +14,7 @@ namespace twine {
 
 /// The backoff of a ReconnectingClientFactory; the defaults are Twisted's.
 struct ReconnectPolicy {
+    /// Where the delay starts: the first retry waits initialDelay × factor.
     Duration initialDelay = std::chrono::seconds(1);
     /// Each retry waits `factor` times longer than the last (e).
     double factor = 2.7182818284590451;
@@ -39,6 +40,8 @@ struct ReconnectPolicy {
 /// (endpoints' connect() keeps it for you).
 class ReconnectingClientFactory : public ClientFactory {
 public:
+    /// Retries are scheduled on `time` (the reactor, or a Clock in tests),
+    /// which must outlive the factory; `builder` makes each connection's protocol.
     explicit ReconnectingClientFactory(ReactorTime& time, Builder builder = {},
                                        ReconnectPolicy policy = {});
     ~ReconnectingClientFactory() override;
@@ -59,19 +62,25 @@ public:
     /// connector seen if none is given); throws std::logic_error if the
     /// factory has never seen a connector.
     void retry();
+    /// Schedules connector.connect() after the next delay, and remembers the
+    /// connector. Does nothing after stopTrying(); after maxRetries it logs
+    /// and gives up. The connector must outlive the pending retry.
     void retry(Connector& connector);
     /// Back to the initial delay and zero retries, and trying again.
     void resetDelay();
     /// Stops for good: cancels a pending retry and an attempt in progress.
     void stopTrying();
 
+    /// The backoff, to change between retries.
     ReconnectPolicy& policy() { return policy_; }
     /// Seeds the jitter's random source, so tests see one fixed sequence.
     void seed(std::uint64_t value) { random_.seed(value); }
 
     /// The delay before the pending (or last) retry.
     Duration delay() const { return delay_; }
+    /// Retries in a row since the last success or resetDelay().
     unsigned retries() const { return retries_; }
+    /// False after stopTrying(), until resetDelay().
     bool continueTrying() const { return continueTrying_; }
     /// True while a retry is scheduled.
     bool retryPending() const { return pending_ && pending_->active(); }

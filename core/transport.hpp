@@ -18,8 +18,8 @@ class TLSOptions;
 /// consumer (a proxy pausing the side that reads too fast).
 class Transport : public Consumer, public Producer {
 public:
-    using Consumer::write;
-    using Consumer::writeSequence;
+    using Consumer::write;          ///< Every Consumer::write overload.
+    using Consumer::writeSequence;  ///< Every Consumer::writeSequence overload.
 
     /// Flushes everything queued, then closes: connectionLost(ConnectionDone).
     virtual void loseConnection() = 0;
@@ -30,7 +30,10 @@ public:
     /// True once loseConnection or abortConnection has been called.
     virtual bool disconnecting() const = 0;
 
+    /// The other end's address (behind a PROXY header, the client's). Read
+    /// lazily: a peer that reset before anyone asked may be Family::none.
     virtual Address getPeer() const = 0;
+    /// Our end's address (behind a PROXY header, the one the client connected to).
     virtual Address getHost() const = 0;
 
     /// Bytes written but not yet handed to the kernel.
@@ -47,6 +50,7 @@ public:
         (void)enabled;
         return false;
     }
+    /// Keepalive probes after `idle` seconds of silence; false where it does not apply.
     virtual bool setTcpKeepAlive(bool enabled,
                                  std::chrono::seconds idle = std::chrono::seconds(60)) {
         (void)enabled;

@@ -23,6 +23,7 @@ public:
     virtual ~ChatRelay() = default;
     /// Claims a nickname for the whole chat; false if someone has it.
     virtual bool claim(const std::string& nickname) = 0;
+    /// Frees a claimed nickname (its member left).
     virtual void release(const std::string& nickname) = 0;
     /// Carries a line to the other rooms; true if they are behind (the
     /// sender should stop reading until resumeHeld()).
@@ -51,9 +52,12 @@ public:
     void setRelay(ChatRelay* relay) { relay_ = relay; }
     /// Stops reading from `member` until resumeHeld() (the relay is behind).
     void holdBack(Chat& member);
+    /// Resumes reading from every member held back (the relay caught up).
     void resumeHeld();
 
+    /// The members' nicknames, sorted.
     std::vector<std::string> nicknames() const;
+    /// The number of members.
     std::size_t size() const { return members_.size(); }
 
 private:
@@ -71,10 +75,13 @@ private:
 /// scripts all work.
 class Chat : public LineReceiver {
 public:
+    /// Longer nicknames are refused, as are spaces, control characters and <>*
+    /// (which could forge another member's framing).
     static constexpr std::size_t maxNicknameLength = 32;
     /// Chat lines are short: a longer one closes the connection.
     static constexpr std::size_t maxLineLength = 4096;
 
+    /// A member of `room`, which must outlive it.
     explicit Chat(ChatRoom& room);
     ~Chat() override;
     Chat(const Chat&) = delete;
@@ -98,6 +105,7 @@ private:
 class ChatFactory : public ServerFactory {
 public:
     std::unique_ptr<Protocol> buildProtocol(const Address& address) override;
+    /// The room every connection joins.
     ChatRoom& room() { return room_; }
 
 private:

@@ -26,8 +26,10 @@ namespace twine {
 ///   does not read is dropped by its own room (ChatRoom::maxQueuedBytes).
 class ChatHub : public std::enable_shared_from_this<ChatHub> {
 public:
+    /// Bytes of lines waiting for one room beyond which senders are held back.
     static constexpr std::size_t maxPendingBytes = 4 << 20;
 
+    /// A hub with no rooms yet; held by shared_ptr, as its relays refer to it.
     static std::shared_ptr<ChatHub> create() { return std::shared_ptr<ChatHub>(new ChatHub); }
 
     /// On `reactor`'s thread: a factory whose room is joined to every other

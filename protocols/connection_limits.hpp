@@ -29,6 +29,8 @@ struct ConnectionCounts;
 /// connection is lost.
 class ConnectionLimitingFactory : public ServerFactory {
 public:
+    /// Wraps `wrapped` (started and stopped with this factory); throws
+    /// std::invalid_argument if it is null.
     ConnectionLimitingFactory(std::shared_ptr<Factory> wrapped, ConnectionLimits limits);
     ~ConnectionLimitingFactory() override;
 
@@ -36,9 +38,11 @@ public:
     void startFactory() override { wrapped_->doStart(); }
     void stopFactory() override { wrapped_->doStop(); }
 
+    /// The limits given.
     const ConnectionLimits& limits() const { return limits_; }
     /// Connections open now, in all and from `host`.
     std::size_t connectionCount() const;
+    /// Connections open now from `host` (an IP literal, as Address::host gives).
     std::size_t connectionCount(const std::string& host) const;
 
 private:

@@ -60,10 +60,12 @@ private:
 /// IP with a token bucket (so spoofed sources cannot reflect a flood).
 class DatagramEcho : public DatagramProtocol {
 public:
+    /// Rate limits run on `time`, which must outlive the protocol.
     explicit DatagramEcho(ReactorTime& time, DatagramEchoLimits limits = {});
 
     void datagramReceived(std::string_view data, const Address& from) override;
 
+    /// Datagrams echoed back.
     std::uint64_t echoed() const { return echoed_; }
     /// Datagrams ignored because they came from a port below 1024.
     std::uint64_t refusedPrivilegedPort() const { return refusedPrivilegedPort_; }

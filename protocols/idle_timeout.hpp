@@ -27,6 +27,7 @@ namespace twine {
 /// both timers; the time source must outlive this object.
 class IdleTimeout {
 public:
+    /// Timers run on `time`; no timer runs until setTimeout or setFirstBytesDeadline.
     explicit IdleTimeout(ReactorTime& time) : time_(time) {}
     virtual ~IdleTimeout();
     IdleTimeout(const IdleTimeout&) = delete;
@@ -35,6 +36,7 @@ public:
     /// Starts the idle timer (or restarts it with the new period); nullopt
     /// stops it. Returns the previous period.
     std::optional<Duration> setTimeout(std::optional<Duration> period);
+    /// The idle period; nullopt when the idle timer is off.
     std::optional<Duration> timeout() const { return period_; }
 
     /// Meaningful traffic: restarts the idle timer from now (if it runs) and

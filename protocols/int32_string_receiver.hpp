@@ -17,7 +17,9 @@ namespace twine {
 /// the rest of the stream is ignored (it cannot be framed any more).
 class Int32StringReceiver : public Protocol {
 public:
+    /// maxLength unless setMaxLength changes it.
     static constexpr std::size_t defaultMaxLength = 99999;
+    /// The length prefix's size in bytes.
     static constexpr std::size_t prefixLength = 4;
 
     void dataReceived(std::string_view data) override;
@@ -32,12 +34,15 @@ public:
     /// Throws MessageLengthError if `data` does not fit in 32 bits.
     void sendString(std::string_view data);
 
+    /// The longest string accepted, prefix excluded (default 99999).
     void setMaxLength(std::size_t maxLength) { maxLength_ = maxLength; }
+    /// The longest string accepted.
     std::size_t maxLength() const { return maxLength_; }
 
     /// Stops delivering strings and pauses reading; resumeProducing delivers
     /// what is buffered and resumes reading.
     void pauseProducing();
+    /// Undoes pauseProducing; strings already buffered are delivered first.
     void resumeProducing();
 
 private:

@@ -18,6 +18,7 @@ namespace twine {
 /// left stays buffered.
 class LineReceiver : public Protocol {
 public:
+    /// maxLength unless setMaxLength changes it.
     static constexpr std::size_t defaultMaxLength = 16384;
 
     void dataReceived(std::string_view data) override;
@@ -33,10 +34,13 @@ public:
     /// Writes `line` followed by the delimiter.
     void sendLine(std::string_view line);
 
+    /// What ends a line (default "\r\n"); throws std::invalid_argument if empty.
     void setDelimiter(std::string delimiter);
+    /// The line delimiter.
     const std::string& delimiter() const { return delimiter_; }
     /// The longest line accepted, delimiter excluded (default 16384).
     void setMaxLength(std::size_t maxLength) { maxLength_ = maxLength; }
+    /// The longest line accepted.
     std::size_t maxLength() const { return maxLength_; }
 
     /// From now on, data goes to rawDataReceived. Called from lineReceived,
@@ -45,6 +49,7 @@ public:
     /// Back to lines; `extra` is parsed as if it had just been received (the
     /// part of raw data that belongs to the lines, as in Twisted).
     void setLineMode(std::string_view extra = {});
+    /// True in line mode, false in raw mode.
     bool lineMode() const { return lineMode_; }
 
     /// Drops and returns everything buffered and not yet delivered.
@@ -53,6 +58,7 @@ public:
     /// Stops delivering lines and pauses reading; resumeProducing delivers
     /// what is buffered and resumes reading.
     void pauseProducing();
+    /// Undoes pauseProducing; lines already buffered are delivered first.
     void resumeProducing();
 
 private:

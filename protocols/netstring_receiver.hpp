@@ -18,6 +18,7 @@ namespace twine {
 /// connection. Either way the rest of the stream is ignored.
 class NetstringReceiver : public Protocol {
 public:
+    /// maxLength unless setMaxLength changes it.
     static constexpr std::size_t defaultMaxLength = 99999;
 
     void dataReceived(std::string_view data) override;
@@ -28,10 +29,12 @@ public:
     /// maxLength. Closes the connection.
     virtual void lengthLimitExceeded(std::size_t length);
 
-    /// Writes "<length>:<data>," (one vectored write, no copy of data).
+    /// Writes `<length>:<data>,` (one vectored write, no copy of data).
     void sendString(std::string_view data);
 
+    /// The longest string accepted (default 99999).
     void setMaxLength(std::size_t maxLength) { maxLength_ = maxLength; }
+    /// The longest string accepted.
     std::size_t maxLength() const { return maxLength_; }
 
     /// True once malformed or oversized input stopped the parsing.

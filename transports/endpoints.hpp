@@ -73,13 +73,17 @@ public:
 /// "tcp:PORT:interface=ADDR:backlog=N", and "tcp6:..." (interface "::").
 class TCPServerEndpoint final : public ServerEndpoint, public detail::HandoffEndpoint {
 public:
+    /// Listens on `reactor` (which must outlive the endpoint) when listen() is called.
     TCPServerEndpoint(Reactor& reactor, std::uint16_t port, TCPListenOptions options = {});
     Deferred<std::shared_ptr<Port>> listen(std::shared_ptr<Factory> factory) override;
     std::string describe() const override;
+    /// @{
+    /// Internal, for ReactorPool and haproxy: (detail::HandoffEndpoint).
     std::shared_ptr<Port> listenHandingOff(std::function<void(int fd)> accepted) override;
     std::shared_ptr<Factory> servingFactory(std::shared_ptr<Factory> factory) override;
     void adopt(const std::shared_ptr<Factory>& serving, int fd) override;
     std::shared_ptr<Port> listenServing(std::shared_ptr<Factory> serving) override;
+    /// @}
 
 private:
     Reactor& reactor_;
@@ -90,13 +94,17 @@ private:
 /// "unix:PATH:mode=660:backlog=N".
 class UNIXServerEndpoint final : public ServerEndpoint, public detail::HandoffEndpoint {
 public:
+    /// Listens on `reactor` (which must outlive the endpoint) when listen() is called.
     UNIXServerEndpoint(Reactor& reactor, std::string path, UNIXListenOptions options = {});
     Deferred<std::shared_ptr<Port>> listen(std::shared_ptr<Factory> factory) override;
     std::string describe() const override;
+    /// @{
+    /// Internal, for ReactorPool and haproxy: (detail::HandoffEndpoint).
     std::shared_ptr<Port> listenHandingOff(std::function<void(int fd)> accepted) override;
     std::shared_ptr<Factory> servingFactory(std::shared_ptr<Factory> factory) override;
     void adopt(const std::shared_ptr<Factory>& serving, int fd) override;
     std::shared_ptr<Port> listenServing(std::shared_ptr<Factory> serving) override;
+    /// @}
 
 private:
     Reactor& reactor_;
@@ -108,6 +116,7 @@ private:
 /// an IPv4 or an IPv6 address.
 class TCPClientEndpoint final : public ClientEndpoint {
 public:
+    /// Connects on `reactor` (which must outlive the endpoint) when connect() is called.
     TCPClientEndpoint(Reactor& reactor, std::string host, std::uint16_t port,
                       ConnectOptions options = {});
     Deferred<Protocol*> connect(std::shared_ptr<Factory> factory) override;
@@ -125,6 +134,7 @@ private:
 /// "unix:path=PATH:timeout=S".
 class UNIXClientEndpoint final : public ClientEndpoint {
 public:
+    /// Connects on `reactor` (which must outlive the endpoint) when connect() is called.
     UNIXClientEndpoint(Reactor& reactor, std::string path, ConnectOptions options = {});
     Deferred<Protocol*> connect(std::shared_ptr<Factory> factory) override;
     std::string describe() const override;
@@ -141,15 +151,20 @@ private:
 /// TLS over TCP; caCerts requires client certificates signed by those CAs.
 class SSLServerEndpoint final : public ServerEndpoint, public detail::HandoffEndpoint {
 public:
+    /// `tls` are server options, checked when listen() runs (its Deferred
+    /// fails with TLSError), not here.
     SSLServerEndpoint(Reactor& reactor, std::uint16_t port, TLSOptions tls,
                       TCPListenOptions options = {});
     Deferred<std::shared_ptr<Port>> listen(std::shared_ptr<Factory> factory) override;
     std::string describe() const override;
     std::string describeListening(const Address& bound) const override;
+    /// @{
+    /// Internal, for ReactorPool and haproxy: (detail::HandoffEndpoint).
     std::shared_ptr<Port> listenHandingOff(std::function<void(int fd)> accepted) override;
     std::shared_ptr<Factory> servingFactory(std::shared_ptr<Factory> factory) override;
     void adopt(const std::shared_ptr<Factory>& serving, int fd) override;
     std::shared_ptr<Port> listenServing(std::shared_ptr<Factory> serving) override;
+    /// @}
 
 private:
     Reactor& reactor_;
@@ -162,6 +177,7 @@ private:
 /// TLS over TCP, verifying H (system trust store unless trustRoots is given).
 class TLSClientEndpoint final : public ClientEndpoint {
 public:
+    /// `tls` are client options; without a hostname of their own, `host` is verified.
     TLSClientEndpoint(Reactor& reactor, std::string host, std::uint16_t port, TLSOptions tls,
                       ConnectOptions options = {});
     Deferred<Protocol*> connect(std::shared_ptr<Factory> factory) override;

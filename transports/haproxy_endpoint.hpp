@@ -25,15 +25,20 @@ public:
     ServerEndpoint& inner() const { return *inner_; }
     /// Gives up the inner endpoint (to rebuild this one around a changed one).
     std::unique_ptr<ServerEndpoint> releaseInner() { return std::move(inner_); }
+    /// The header deadline and size limit every connection gets.
     const HAProxyOptions& options() const { return options_; }
 
     Deferred<std::shared_ptr<Port>> listen(std::shared_ptr<Factory> factory) override;
     std::string describe() const override;
     std::string describeListening(const Address& bound) const override;
+    /// @{
+    /// For ReactorPool (detail::HandoffEndpoint, internal): the inner
+    /// endpoint's, with the PROXY header layer outside its TLS.
     std::shared_ptr<Port> listenHandingOff(std::function<void(int fd)> accepted) override;
     std::shared_ptr<Factory> servingFactory(std::shared_ptr<Factory> factory) override;
     void adopt(const std::shared_ptr<Factory>& serving, int fd) override;
     std::shared_ptr<Port> listenServing(std::shared_ptr<Factory> serving) override;
+    /// @}
 
 private:
     Reactor& reactor_;

@@ -34,6 +34,8 @@ struct HAProxyOptions {
 /// runs on it). The `haproxy:` endpoint prefix serves with this factory.
 class HAProxyWrappingFactory final : public ServerFactory {
 public:
+    /// Wraps `inner` (shared; started and stopped with this factory). `time`
+    /// must outlive it. Throws std::invalid_argument for a null `inner`.
     HAProxyWrappingFactory(std::shared_ptr<Factory> inner, ReactorTime& time,
                            HAProxyOptions options = {});
 

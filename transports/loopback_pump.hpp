@@ -30,6 +30,7 @@ class LoopbackEnd;
 /// connectionLost(ConnectionLost) to any side still connected).
 class LoopbackPump {
 public:
+    /// Connects two protocols the caller owns: both see connectionMade.
     LoopbackPump(Protocol& client, Protocol& server);
     /// The server side is built by `serverFactory` (and owned by the pump);
     /// if it refuses (nullptr), the client sees the connection closed.
@@ -48,17 +49,23 @@ public:
 
     /// The most bytes delivered in one dataReceived (default 64 KiB); 1
     /// splits every frame at every byte boundary.
+    /// Throws std::invalid_argument for 0.
     void setChunkSize(std::size_t bytes);
+    /// How many rounds pump() runs before it gives up (default 100000).
     void setMaxRounds(std::size_t rounds) { maxRounds_ = rounds; }
 
+    /// The client protocol's transport (what it writes to).
     Transport& clientTransport();
+    /// The server protocol's transport.
     Transport& serverTransport();
     /// The server's protocol (nullptr if its factory refused the connection).
     Protocol* serverProtocol() const { return server_; }
     /// True once both sides have seen connectionLost.
     bool closed() const;
 
+    /// 127.0.0.1:54321: the client's address, as both sides see it.
     static Address defaultClientAddress() { return Address::ipv4("127.0.0.1", 54321); }
+    /// 127.0.0.1:12345: the server's.
     static Address defaultServerAddress() { return Address::ipv4("127.0.0.1", 12345); }
 
 private:

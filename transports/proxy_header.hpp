@@ -20,20 +20,22 @@ struct ProxyHeader {
     Address source;       ///< the client, as the balancer saw it
     Address destination;  ///< the address the client connected to
 
+    /// Every field equal.
     friend bool operator==(const ProxyHeader&, const ProxyHeader&) = default;
 };
 
 /// The outcome of looking for a header at the start of a connection's bytes.
 struct ProxyHeaderParse {
+    /// Where the parse stands.
     enum class Status {
         incomplete,  ///< a valid header so far: wait for more bytes
         complete,    ///< `header` holds it and it is `length` bytes long
         invalid,     ///< `error` says why; the connection should be closed
     };
-    Status status = Status::incomplete;
-    ProxyHeader header;
-    std::size_t length = 0;
-    std::string error;
+    Status status = Status::incomplete;  ///< The outcome.
+    ProxyHeader header;                  ///< When complete: what the header says.
+    std::size_t length = 0;              ///< When complete: the header's bytes.
+    std::string error;                   ///< When invalid: why, for the log.
 };
 
 /// A version 1 header is at most this long, CRLF included (the spec's limit).

@@ -75,6 +75,7 @@ public:
     /// The number of CPUs this process may run on (at least 1).
     static std::size_t availableCpus();
 
+    /// The number of workers.
     std::size_t size() const { return workers_.size(); }
     /// Worker i's reactor. Only its callFromThread may be used from another
     /// thread; everything else on it runs on worker i's thread.

@@ -13,6 +13,7 @@ namespace detail {
 class TLSContext;
 }
 
+/// A TLS protocol version, for TLSOptions::minimumVersion and maximumVersion.
 enum class TLSVersion { tls1_2, tls1_3 };
 
 /// How one side of a TLS connection behaves, for listenSSL, connectSSL and
@@ -52,8 +53,12 @@ public:
     TLSOptions& insecureSkipVerify(bool skip = true);
     /// ALPN protocols, most preferred first (the server's order wins).
     TLSOptions& alpn(std::vector<std::string> protocols);
+    /// Client: the name sent as SNI and verified (per connection: the
+    /// context is kept).
     TLSOptions& hostname(std::string name);
+    /// The oldest version accepted; TLS 1.2 by default.
     TLSOptions& minimumVersion(TLSVersion version);
+    /// The newest version offered; TLS 1.3 by default.
     TLSOptions& maximumVersion(TLSVersion version);
     /// TLS 1.3 external pre-shared key (RFC 8446 section 2.2): both ends
     /// hold `key` (at least 16 bytes, e.g. from HKDF) under the name
@@ -69,19 +74,35 @@ public:
     /// TimeoutError. Default 30 s.
     TLSOptions& handshakeTimeout(Duration timeout);
 
+    // What was set, for the TLS layer and for describing endpoints.
+
+    /// Made by server() or pskServer().
     bool isServer() const { return server_; }
+    /// The client's SNI and verified name; "" if not set.
     const std::string& hostname() const { return hostname_; }
+    /// The trustRoots (client) or requireClientCertificate (server) file; "" if none.
     const std::string& caFile() const { return caFile_; }
+    /// The certificate chain file presented; "" if none.
     const std::string& certificateFile() const { return certificateFile_; }
+    /// Its private key file.
     const std::string& privateKeyFile() const { return privateKeyFile_; }
+    /// False after insecureSkipVerify().
     bool verifyPeer() const { return verifyPeer_; }
+    /// The ALPN list, most preferred first.
     const std::vector<std::string>& alpnProtocols() const { return alpn_; }
+    /// The minimum version.
     TLSVersion minimum() const { return minimum_; }
+    /// The maximum version.
     TLSVersion maximum() const { return maximum_; }
+    /// Whether session tickets are on.
     bool tickets() const { return tickets_; }
+    /// Whether a pre-shared key is set.
     bool hasPreSharedKey() const { return !pskKey_.empty(); }
+    /// The pre-shared key's identity.
     const std::string& pskIdentity() const { return pskIdentity_; }
+    /// The pre-shared key itself (secret).
     const std::string& pskKey() const { return pskKey_; }
+    /// The handshake timeout.
     Duration handshakeDeadline() const { return handshakeTimeout_; }
 
     /// The OpenSSL context for these options, built on first use. Throws

@@ -10,6 +10,7 @@ namespace twine {
 /// or after startTLS). Reach it with tlsTransport(transport()).
 class TLSTransport : public Transport {
 public:
+    /// True once the handshake has completed.
     virtual bool handshakeDone() const = 0;
     /// The ALPN protocol agreed on, "" if none. Valid after the handshake.
     virtual std::string negotiatedProtocol() const = 0;
@@ -17,6 +18,7 @@ public:
     virtual std::string serverName() const = 0;
     /// "TLSv1.3", "TLSv1.2".
     virtual std::string protocolVersion() const = 0;
+    /// The cipher suite agreed on, in OpenSSL's naming ("TLS_AES_128_GCM_SHA256").
     virtual std::string cipherName() const = 0;
     /// The peer certificate's subject ("CN=client,O=twine"), "" if none.
     virtual std::string peerCertificateSubject() const = 0;
@@ -42,6 +44,7 @@ inline TLSTransport* tlsTransport(Transport& transport) {
 class TLSHandshakeListener {
 public:
     virtual ~TLSHandshakeListener() = default;
+    /// The handshake has completed: the TLSTransport's queries are valid.
     virtual void handshakeCompleted() = 0;
 };
 

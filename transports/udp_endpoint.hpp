@@ -19,6 +19,7 @@ class DatagramProtocol;
 /// start it with listenDatagram.
 class UDPServerEndpoint final : public ServerEndpoint {
 public:
+    /// Binds on `reactor` (which must outlive the endpoint) when listenDatagram is called.
     UDPServerEndpoint(Reactor& reactor, std::uint16_t port, UDPListenOptions options = {});
 
     /// UDP carries datagrams, not streams: fails with std::invalid_argument

@@ -37,7 +37,7 @@ class UDPPort final : public Port,
 public:
     /// The largest UDP payload over IPv4 and IPv6 (without jumbograms).
     static constexpr std::size_t maxIPv4Datagram = 65507;
-    static constexpr std::size_t maxIPv6Datagram = 65527;
+    static constexpr std::size_t maxIPv6Datagram = 65527;  ///< As maxIPv4Datagram, for IPv6.
     /// Beyond this many bytes waiting in the send queue, datagrams are dropped.
     static constexpr std::size_t maxQueuedBytes = 4 * 1024 * 1024;
 
@@ -72,6 +72,8 @@ public:
     void setOutgoingInterface(const std::string& interface) override;
 
     // detail::Resource
+
+    /// The reactor is shutting down: stopListening().
     void shutdown() override { stopListening(); }
     /// Closes at once, dropping datagrams still queued.
     void abort() override;

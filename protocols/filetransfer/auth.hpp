@@ -11,6 +11,7 @@ namespace twine::filetransfer {
 /// exchange cannot be replayed (PROTOCOL.md, "Authentication").
 namespace auth {
 
+/// Bytes in each side's nonce.
 inline constexpr std::size_t nonceSize = 32;
 
 /// Fresh random bytes (OpenSSL RAND_bytes).

@@ -26,6 +26,7 @@ class ZeroCopyJob;
 /// it below the low one, so memory stays at a few chunks whatever the size.
 class FileSender final : public Producer {
 public:
+    /// Bytes read and written at a time when streaming through the transport.
     static constexpr std::size_t chunkSize = 256 * 1024;
     /// Chunks written per turn of the loop before yielding, so a peer's
     /// message (an ERROR) is read even when the socket never fills.
@@ -33,7 +34,9 @@ public:
     /// Smaller ranges are not worth a trip through the thread pool.
     static constexpr std::uint64_t zeroCopyMinimum = 1 << 20;
 
+    /// What the sender reports, on the reactor thread. Each may be empty.
     struct Events {
+        /// Bytes of the range written so far.
         std::function<void(std::uint64_t sent)> progress;
         /// All bytes written; the hash holds the whole file's state.
         std::function<void()> done;
@@ -56,6 +59,7 @@ public:
     void resumeProducing() override;
     void stopProducing() override;
 
+    /// Bytes of the range written so far.
     std::uint64_t sent() const { return sent_; }
 
 private:

@@ -12,6 +12,7 @@ namespace twine::filetransfer {
 /// A file or directory to send: what the FILE/DIR message announces and
 /// how to open it.
 struct OutgoingEntry {
+    /// The name, size, mode and mtime announced.
     FileInfo info;
     /// Opens the file for reading; throws TransferError.
     std::function<UniqueFd()> open;

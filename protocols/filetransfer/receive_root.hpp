@@ -29,11 +29,16 @@ class IncomingFile;
 /// call on descriptors it owns.
 class ReceiveRoot : public std::enable_shared_from_this<ReceiveRoot> {
 public:
+    /// The receiver's policy.
     struct Options {
+        /// Replace an existing file (atomically) instead of answering "exists".
         bool allowOverwrite = false;
+        /// Larger files are refused with "too-large" before any byte is sent.
         std::uint64_t maxSize = std::numeric_limits<std::int64_t>::max();
     };
 
+    /// Opens `path` as the root (RootDir: std::runtime_error if it is not a
+    /// readable directory). Held by shared_ptr: files being received keep it.
     ReceiveRoot(const std::string& path, Options options);
 
     /// Starts receiving `info` (a file): checks the name, the policy and the
@@ -47,7 +52,9 @@ public:
     /// Creates a directory announced by DIR (mode applied, existing is fine).
     void makeDirectory(const FileInfo& info);
 
+    /// The root directory.
     const RootDir& dir() const { return dir_; }
+    /// The policy given.
     const Options& options() const { return options_; }
 
     /// True while `name` (as SafeName spells it) is being received.
@@ -61,6 +68,7 @@ public:
     /// returns, `released` is not called (but may be running elsewhere).
     std::optional<std::uint64_t> whenReleased(const std::string& name,
                                               std::function<void()> released);
+    /// Drops a wait whenReleased registered; an unknown id is ignored.
     void cancelWait(std::uint64_t id);
 
 private:
@@ -84,21 +92,26 @@ private:
 /// matches. Destroying it unfinished keeps the partial for a resume.
 class IncomingFile {
 public:
+    /// Made by ReceiveRoot::begin, which has claimed `name` and opened the
+    /// files; the claim is released when this is destroyed.
     IncomingFile(std::shared_ptr<ReceiveRoot> root, SafeName name, FileInfo info,
                  UniqueFd directory, UniqueFd part, std::uint64_t have);
     ~IncomingFile();
     IncomingFile(const IncomingFile&) = delete;
     IncomingFile& operator=(const IncomingFile&) = delete;
 
+    /// What the FILE message announced.
     const FileInfo& info() const { return info_; }
     /// How many bytes of a partial may be kept, and their SHA-256.
     std::uint64_t have() const { return have_; }
+    /// The SHA-256 (raw) of the have() bytes kept.
     std::string haveDigest() const { return prefix_.digest(); }
 
     /// Data will start at `offset` (have() or 0): the partial is cut there.
     void start(std::uint64_t offset);
     /// Appends data; throws TransferError ("no-space" when the disk is full).
     void write(std::string_view data);
+    /// The partial's length so far: the offset started at plus what write() appended.
     std::uint64_t written() const { return position_; }
     /// Checks length and SHA-256, applies mode and mtime, fsyncs and renames
     /// into place. On a mismatch the partial is deleted. Throws TransferError.

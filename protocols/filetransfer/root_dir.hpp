@@ -9,10 +9,14 @@ namespace twine::filetransfer {
 /// An open file descriptor, closed on destruction.
 class UniqueFd {
 public:
+    /// Holds no descriptor.
     UniqueFd() = default;
+    /// Takes ownership of `fd` (-1: none).
     explicit UniqueFd(int fd) : fd_(fd) {}
     ~UniqueFd() { reset(); }
+    /// Takes the other's descriptor; the other holds none.
     UniqueFd(UniqueFd&& other) noexcept : fd_(other.release()) {}
+    /// Closes ours, then takes the other's.
     UniqueFd& operator=(UniqueFd&& other) noexcept {
         if (this != &other) {
             reset();
@@ -20,13 +24,17 @@ public:
         }
         return *this;
     }
+    /// The descriptor, still owned; -1 if none.
     int get() const { return fd_; }
+    /// Whether a descriptor is held.
     explicit operator bool() const { return fd_ >= 0; }
+    /// Gives the descriptor up without closing it.
     int release() {
         int fd = fd_;
         fd_ = -1;
         return fd;
     }
+    /// Closes the descriptor, if any.
     void reset();
 
 private:
@@ -42,7 +50,9 @@ public:
     /// readable directory.
     explicit RootDir(const std::string& path);
 
+    /// The root's descriptor, owned by this object.
     int fd() const { return fd_.get(); }
+    /// The path it was opened from, for messages.
     const std::string& path() const { return path_; }
 
     /// Opens the directory holding `name`'s leaf; creates missing parents

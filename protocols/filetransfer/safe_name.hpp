@@ -14,8 +14,11 @@ namespace twine::filetransfer {
 /// names of our own temporaries (".x.part"), and anything too long or deep.
 class SafeName {
 public:
+    /// The longest whole name, in bytes.
     static constexpr std::size_t maxLength = 4096;
+    /// The longest component, in bytes (NAME_MAX).
     static constexpr std::size_t maxComponentLength = 255;
+    /// The most components.
     static constexpr std::size_t maxDepth = 64;
 
     /// Checks `name`; throws TransferError("bad-name") naming the reason.
@@ -25,6 +28,7 @@ public:
     const std::string& str() const { return name_; }
     /// {"a", "b", "c.txt"}
     const std::vector<std::string>& components() const { return components_; }
+    /// The last component: "c.txt".
     const std::string& leaf() const { return components_.back(); }
     /// True if this name is `other` or lies under it ("a/b" is under "a").
     bool within(const SafeName& other) const;

@@ -15,15 +15,21 @@ namespace twine::filetransfer {
 /// fetches names into a local directory (fetch), then says BYE and closes.
 class TransferClient final : public TransferProtocol {
 public:
+    /// twine-ft send: push local files and directory trees.
     struct Push {
-        std::vector<std::string> paths;
+        std::vector<std::string> paths;  ///< Local paths, each a file or a directory.
     };
+    /// twine-ft fetch: get names from the server's root.
     struct Fetch {
-        std::vector<std::string> names;
-        std::shared_ptr<ReceiveRoot> into;
+        std::vector<std::string> names;      ///< Names under the server's root.
+        std::shared_ptr<ReceiveRoot> into;  ///< Where they are written.
     };
 
+    /// A client for one job, authenticating with `token`. `time` and
+    /// `observer` must outlive the protocol; under a Reactor, received
+    /// files are written on a worker thread (setWriteBehind).
     TransferClient(Push job, std::string token, ReactorTime& time, TransferObserver& observer);
+    /// As above, for a fetch.
     TransferClient(Fetch job, std::string token, ReactorTime& time, TransferObserver& observer);
 
     /// True once every path or name was dealt with (each succeeded or failed)

@@ -37,8 +37,11 @@ public:
     /// A peer must complete the handshake within this time, so a silent
     /// connection cannot hold a server slot forever.
     static constexpr std::chrono::seconds handshakeTimeout{30};
+    /// Which end of the handshake this is (the side that connected or accepted).
     enum class Role { client, server };
 
+    /// `token` is the shared secret both sides prove; `time` (timers; a
+    /// Reactor also enables write-behind) and `observer` must outlive it.
     TransferProtocol(Role role, std::string token, ReactorTime& time, TransferObserver& observer);
     ~TransferProtocol() override;
 
@@ -48,6 +51,7 @@ public:
     void lineLengthExceeded(std::string_view data) override;
     void connectionLost(const Failure& reason) override;
 
+    /// True once both sides have proved the token.
     bool isAuthenticated() const { return state_ == State::ready; }
 
     /// How received files of a buffer or more are written: on a worker
@@ -58,11 +62,14 @@ public:
     void setWriteBehind(WriteBehind::Post post, WriteBehind::Options options = {});
 
 protected:
+    /// Sends one control message as a line.
     void send(const Message& message);
     /// Reports a session-level error to the peer and closes.
     void abortSession(const std::string& code, const std::string& message);
+    /// Reports a failure about one file; the session goes on.
     void sendFileError(const std::string& name, const std::string& code,
                        const std::string& message);
+    /// Where progress and outcomes are reported.
     TransferObserver& observer() { return observer_; }
 
     /// Authentication succeeded (both sides proved the token).
@@ -74,15 +81,20 @@ protected:
     virtual void finished(const std::string& error) { observer_.sessionEnded(error); }
 
     // The sending side.
+    /// Sends `entries` in order, one at a time, after any already queued.
     void queueOutgoing(std::vector<OutgoingEntry> entries);
     /// Everything queued was sent and answered.
     virtual void outgoingDrained() {}
+    /// True while a file is being sent or more are queued.
     bool sending() const { return current_ != nullptr || !outgoing_.empty(); }
 
     // The receiving side.
+    /// Where offered files are written; without one, an offer ends the
+    /// session with "unexpected".
     void setReceiveRoot(std::shared_ptr<ReceiveRoot> root) { receiveRoot_ = std::move(root); }
     /// Lets a subclass refuse an offered name (fetch checks it was asked for).
     virtual void checkOffer(const FileInfo& info) { (void)info; }
+    /// True while a file is being received.
     bool receiving() const { return incoming_ != nullptr; }
 
 private:

@@ -24,6 +24,8 @@ public:
     /// reactors reaches it. Empty: the root is only used on this reactor.
     using Post = std::function<void(std::function<void()>)>;
 
+    /// Serves `root` (shared with the other connections) to clients that
+    /// prove `token`. `time` and `observer` must outlive it.
     TransferServer(std::shared_ptr<ReceiveRoot> root, std::string token, ReactorTime& time,
                    TransferObserver& observer, Post post = {});
     ~TransferServer() override;
@@ -62,6 +64,8 @@ private:
 /// as `time` and its callFromThread as `post`, all sharing the root.
 class TransferServerFactory final : public ServerFactory {
 public:
+    /// Each connection gets TransferServer(root, token, time, *observer, post);
+    /// `time` must outlive the factory.
     TransferServerFactory(std::shared_ptr<ReceiveRoot> root, std::string token, ReactorTime& time,
                           std::shared_ptr<TransferObserver> observer,
                           TransferServer::Post post = {});

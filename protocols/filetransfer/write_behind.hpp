@@ -40,10 +40,11 @@ public:
     /// 8 x 128 KiB 1.60 s, 4 x 256 KiB 1.61 s, 4 x 1 MiB 1.60-2.63 s, all on
     /// the loop thread 1.94 s. Buffers that stay in the cache are the steady choice.
     struct Options {
-        std::size_t buffers = 8;
-        std::size_t bufferSize = std::size_t{128} << 10;
+        std::size_t buffers = 8;                          ///< At least 2.
+        std::size_t bufferSize = std::size_t{128} << 10;  ///< Bytes in each buffer.
     };
 
+    /// What the writer reports, on the loop thread (through `post`).
     struct Events {
         /// A buffer is free again after full() was true: reading may resume.
         std::function<void()> writable;
@@ -53,6 +54,7 @@ public:
         std::function<void(const TransferError* error)> finished;
     };
 
+    /// Starts the worker thread at once.
     WriteBehind(Post post, Sink sink, Events events, Options options);
     ~WriteBehind();
     WriteBehind(const WriteBehind&) = delete;
@@ -65,12 +67,14 @@ public:
     /// Hands over the rest, then runs `last` on the worker once everything is
     /// written (a file's verify, fsync and rename) and reports `finished`.
     void finish(std::function<void()> last);
+    /// True once finish() was called.
     bool finishing() const { return finishing_; }
     /// Drops what is not written yet and joins the worker.
     void cancel();
     /// Writes what was handed over and joins the worker. Afterwards
     /// completed() says whether a finish() step ran and succeeded.
     void stop();
+    /// After stop(): whether a finish() step ran and succeeded.
     bool completed() const { return completed_; }
 
 private:

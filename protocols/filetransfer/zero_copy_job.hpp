@@ -16,18 +16,23 @@ namespace twine::filetransfer {
 /// to a reused descriptor; cancel() stops it within one chunk or poll.
 class ZeroCopyJob {
 public:
+    /// Sends bytes [offset, offset + length) of `file` to `socket`, both
+    /// duplicated (the caller keeps its own); `hash` already holds the
+    /// first `offset` bytes. Check ready() before run().
     ZeroCopyJob(int socket, int file, std::uint64_t offset, std::uint64_t length, Sha256 hash);
 
     /// True if both descriptors could be duplicated.
     bool ready() const { return socket_ && file_; }
     /// Runs the transfer; call on a worker thread, once.
     void run();
+    /// Asks run() to stop; from any thread.
     void cancel() { cancelled_ = true; }
 
     /// Bytes handed to the socket so far (any thread).
     std::uint64_t sent() const { return sent_.load(std::memory_order_relaxed); }
     /// After run(): empty on success, else why it stopped.
     const std::string& error() const { return error_; }
+    /// After run(): the errno behind error(), 0 if none.
     int errorNumber() const { return errno_; }
     /// After a successful run(): the hash of the whole file.
     const Sha256& hash() const { return hash_; }
