@@ -44,16 +44,18 @@ bool NetstringReceiver::parse(std::string_view unparsed) {
     // a huge announced length is refused before its body is buffered.
     std::size_t length = 0;
     std::size_t digits = 0;
+    // A leading zero is refused at the second digit, before any length
+    // check, so the outcome does not depend on how the bytes were split.
     while (digits < unparsed.size() && isDigit(unparsed[digits])) {
+        if (digits == 1 && unparsed[0] == '0') {
+            refuseMalformed("the length has a leading zero");
+            return false;
+        }
         length = appendDigit(length, unparsed[digits++]);
         if (length > maxLength_) {
             refuseLength(length);
             return false;
         }
-    }
-    if (digits > 1 && unparsed[0] == '0') {
-        refuseMalformed("the length has a leading zero");
-        return false;
     }
     if (digits == unparsed.size()) return false;  // the header is not complete yet
     if (digits == 0) {

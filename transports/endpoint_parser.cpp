@@ -137,6 +137,12 @@ std::optional<double> EndpointParameters::takeSeconds(std::string_view key) {
         seconds < 0) {
         fail(std::string(key) + " " + quoted(*value) + " is not a number of seconds");
     }
+    // Bounded so that it converts to libuv's milliseconds without overflow
+    // (found by tests/fuzz/fuzz_endpoint_parser: 5.7e78 was accepted).
+    if (seconds > maxSeconds) {
+        fail(std::string(key) + " " + quoted(*value) + " is more than " +
+             std::to_string(static_cast<long>(maxSeconds)) + " seconds");
+    }
     return seconds;
 }
 

@@ -46,7 +46,9 @@ public:
     std::optional<long> takeInteger(std::string_view key, long min, long max);
     /// An octal file mode such as 660 or 0660, at most 7777.
     std::optional<int> takeMode(std::string_view key);
-    /// A non-negative number of seconds, such as 10 or 2.5.
+    /// The longest duration takeSeconds accepts: about eleven days.
+    static constexpr double maxSeconds = 1e6;
+    /// A non-negative number of seconds, such as 10 or 2.5, at most maxSeconds.
     std::optional<double> takeSeconds(std::string_view key);
 
     /// Throws naming the first parameter nobody took.

@@ -13,6 +13,7 @@
 #include <twine/transports/tls_server_factory.hpp>
 #include <twine/transports/udp_endpoint.hpp>
 
+#include <charconv>
 #include <cmath>
 #include <functional>
 #include <map>
@@ -183,10 +184,13 @@ Deferred<std::shared_ptr<Port>> listenThrough(const std::shared_ptr<Factory>& fa
 // ---------------------------------------------------------------------------
 // Descriptions.
 
+// The shortest fixed-point text that reads back as the same value
+// (takeSeconds accepts no exponent).
 std::string formatSeconds(Duration duration) {
-    std::ostringstream out;
-    out << duration.count();
-    return out.str();
+    char text[64];
+    auto [end, error] =
+        std::to_chars(text, text + sizeof text, duration.count(), std::chars_format::fixed);
+    return error == std::errc() ? std::string(text, end) : std::string("0");
 }
 
 // The parameters every description of a connection shares.
@@ -316,8 +320,15 @@ std::unique_ptr<ClientEndpoint> parseTLSClient(Reactor& reactor, EndpointParamet
 std::unique_ptr<ServerEndpoint> parseHAProxyServer(Reactor& reactor,
                                                    EndpointParameters& parameters) {
     const std::string& text = parameters.text();
-    std::unique_ptr<ServerEndpoint> inner =
-        serverFromString(reactor, std::string_view(text).substr(text.find(':') + 1));
+    const std::size_t colon = text.find(':');
+    if (colon == std::string::npos || colon + 1 == text.size()) {
+        parameters.fail("haproxy: needs the endpoint the balancer connects to after it");
+    }
+    const std::string_view rest = std::string_view(text).substr(colon + 1);
+    if (rest.starts_with("haproxy:") || rest == "haproxy") {
+        parameters.fail("haproxy: once is enough (a connection carries one PROXY header)");
+    }
+    std::unique_ptr<ServerEndpoint> inner = serverFromString(reactor, rest);
     if (dynamic_cast<HandoffEndpoint*>(inner.get()) == nullptr) {
         parameters.fail("haproxy: wraps stream endpoints (tcp:, tcp6:, unix:, ssl:)");
     }

@@ -60,7 +60,6 @@ private:
     Explain explain_;
     std::unique_ptr<Attempt> attempt_;
     std::vector<std::unique_ptr<Attempt>> previous_;
-    twine::filetransfer::TransferClient* client_ = nullptr;
     // Names delivered in any attempt so far.
     std::set<std::string> delivered_;
     // Final failures shown so far ("name\ncode").

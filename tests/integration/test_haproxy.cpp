@@ -227,6 +227,11 @@ TEST_CASE("haproxy: wraps stream endpoints only, and describes itself") {
     twine::Reactor reactor;
     CHECK_THROWS_AS(twine::serverFromString(reactor, "haproxy:udp:9000"), std::invalid_argument);
     CHECK_THROWS_AS(twine::serverFromString(reactor, "haproxy:"), std::invalid_argument);
+    // Found by tests/fuzz/fuzz_endpoint_parser: "haproxy" alone recursed
+    // into itself until the stack overflowed.
+    CHECK_THROWS_AS(twine::serverFromString(reactor, "haproxy"), std::invalid_argument);
+    CHECK_THROWS_AS(twine::serverFromString(reactor, "haproxy:haproxy:tcp:1"),
+                    std::invalid_argument);
     CHECK(twine::serverFromString(reactor, "haproxy:tcp:8080:interface=127.0.0.1")->describe() ==
           "haproxy:tcp:8080:interface=127.0.0.1");
 }

@@ -158,6 +158,11 @@ TEST_CASE("a bad number is named") {
     CHECK(parseError("unix:/x:mode=").find("not an octal file mode") != std::string::npos);
     CHECK(parseError("tcp:h:1:timeout=soon", false).find("not a number of seconds") !=
           std::string::npos);
+    // Found by tests/fuzz/fuzz_endpoint_parser: a timeout of 5.7e78 s was
+    // accepted (and overflows libuv's milliseconds), then described as
+    // "5.66667e+78", which does not read back.
+    CHECK(parseError("tcp:h:1:timeout=" + std::string(80, '6'), false).find("more than") !=
+          std::string::npos);
     CHECK(parseError("tcp:h:1:timeout=-1", false).find("not a number of seconds") !=
           std::string::npos);
     CHECK(parseError("tcp:h:1:timeout=inf", false).find("not a number of seconds") !=

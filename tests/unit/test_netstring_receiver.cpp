@@ -143,6 +143,23 @@ TEST_CASE("malformed netstrings lose the connection with a logged reason") {
     }
 }
 
+// Found by tests/fuzz/fuzz_netstring_receiver: a leading zero followed by
+// enough digits to pass the limit was refused as too long when it came in
+// one read, as malformed when split after "00". Now malformed either way.
+TEST_CASE("a leading zero is malformed however the length's digits are split") {
+    const std::string input = "0000000000000500000e";
+    for (std::size_t split : {std::size_t{0}, std::size_t{1}, std::size_t{2}, input.size()}) {
+        CapturedLog log;
+        Connected c;
+        c.protocol.setMaxLength(53);
+        if (split > 0) c.protocol.dataReceived(input.substr(0, split));
+        c.protocol.dataReceived(input.substr(split));
+        CHECK_MESSAGE(log.mentions("leading zero"), split);
+        CHECK_MESSAGE(c.protocol.exceeded.empty(), split);
+        CHECK(c.transport.disconnecting());
+    }
+}
+
 TEST_CASE("a zero-length netstring is accepted") {
     Connected c;
     c.protocol.dataReceived("0:,0:,");
