@@ -26,3 +26,17 @@ install(FILES ${CMAKE_BINARY_DIR}/twineConfig.cmake ${CMAKE_BINARY_DIR}/twineCon
 file(RELATIVE_PATH TWINE_PC_TO_PREFIX ${CMAKE_INSTALL_FULL_LIBDIR}/pkgconfig ${CMAKE_INSTALL_PREFIX})
 configure_file(${CMAKE_SOURCE_DIR}/cmake/twine.pc.in ${CMAKE_BINARY_DIR}/twine.pc @ONLY)
 install(FILES ${CMAKE_BINARY_DIR}/twine.pc DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)
+
+# `cpack -G DEB` in the build tree makes libtwine-dev_<version>_<arch>.deb:
+# headers, the static library, the CMake package and the .pc file under /usr.
+set(CPACK_GENERATOR DEB)
+set(CPACK_PACKAGE_NAME libtwine-dev)
+set(CPACK_PACKAGE_VERSION ${PROJECT_VERSION})
+set(CPACK_PACKAGE_DESCRIPTION_SUMMARY "twine: a Twisted-style asynchronous networking framework for C++20")
+set(CPACK_PACKAGE_CONTACT "twine developers <twine@localhost>")
+set(CPACK_PACKAGING_INSTALL_PREFIX /usr)
+set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
+set(CPACK_DEBIAN_PACKAGE_SECTION libdevel)
+# What a program built against it needs: the libraries' headers and archives.
+set(CPACK_DEBIAN_PACKAGE_DEPENDS "libuv1-dev, libssl-dev (>= 3), pkg-config")
+include(CPack)
