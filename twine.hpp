@@ -46,7 +46,7 @@
 #include <twine/protocols/filetransfer/auth.hpp>
 #include <twine/protocols/filetransfer/message.hpp>
 #include <twine/protocols/filetransfer/safe_name.hpp>
-#include <twine/protocols/filetransfer/sha256.hpp>
+#include <twine/protocols/filetransfer/file_digest.hpp>
 #include <twine/protocols/filetransfer/transfer_client.hpp>
 #include <twine/protocols/filetransfer/transfer_server.hpp>
 #include <twine/protocols/idle_timeout.hpp>

@@ -1,61 +1,62 @@
+#include <twine/protocols/filetransfer/file_digest.hpp>
 #include <twine/protocols/filetransfer/message.hpp>
-#include <twine/protocols/filetransfer/sha256.hpp>
 #include <twine/protocols/filetransfer/transfer_error.hpp>
 
-#include <openssl/evp.h>
+// Compiled into this file (xxhash is a header library as well), so twine's
+// users link nothing more.
+#define XXH_INLINE_ALL
+#include <xxhash.h>
+
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
-#include <stdexcept>
+#include <new>
 #include <vector>
 
 namespace twine::filetransfer {
 
-struct Sha256::Context {
-    EVP_MD_CTX* ctx = EVP_MD_CTX_new();
-    ~Context() { EVP_MD_CTX_free(ctx); }
+struct FileDigest::State {
+    XXH3_state_t* xxh = XXH3_createState();
+    State() {
+        if (xxh == nullptr) throw std::bad_alloc();
+    }
+    ~State() { XXH3_freeState(xxh); }
+    State(const State&) = delete;
+    State& operator=(const State&) = delete;
 };
 
-Sha256::Sha256() : context_(std::make_unique<Context>()) {
-    if (context_->ctx == nullptr || EVP_DigestInit_ex(context_->ctx, EVP_sha256(), nullptr) != 1) {
-        throw std::runtime_error("SHA-256 initialisation failed");
-    }
+FileDigest::FileDigest() : state_(std::make_unique<State>()) {
+    XXH3_128bits_reset(state_->xxh);
 }
 
-Sha256::~Sha256() = default;
+FileDigest::~FileDigest() = default;
 
-Sha256::Sha256(const Sha256& other) : context_(std::make_unique<Context>()) {
-    if (EVP_MD_CTX_copy_ex(context_->ctx, other.context_->ctx) != 1) {
-        throw std::runtime_error("SHA-256 copy failed");
-    }
+FileDigest::FileDigest(const FileDigest& other) : state_(std::make_unique<State>()) {
+    XXH3_copyState(state_->xxh, other.state_->xxh);
 }
 
-Sha256& Sha256::operator=(const Sha256& other) {
-    if (this != &other && EVP_MD_CTX_copy_ex(context_->ctx, other.context_->ctx) != 1) {
-        throw std::runtime_error("SHA-256 copy failed");
-    }
+FileDigest& FileDigest::operator=(const FileDigest& other) {
+    if (this != &other) XXH3_copyState(state_->xxh, other.state_->xxh);
     return *this;
 }
 
-void Sha256::update(std::string_view data) {
-    EVP_DigestUpdate(context_->ctx, data.data(), data.size());
+void FileDigest::update(std::string_view data) {
+    XXH3_128bits_update(state_->xxh, data.data(), data.size());
 }
 
-std::string Sha256::digest() const {
-    // Finalising consumes a context: finalise a copy so the state lives on.
-    Sha256 copy(*this);
-    std::string out(size, '\0');
-    unsigned int length = 0;
-    EVP_DigestFinal_ex(copy.context_->ctx, reinterpret_cast<unsigned char*>(out.data()), &length);
-    return out;
+std::string FileDigest::digest() const {
+    XXH128_canonical_t canonical;
+    XXH128_canonicalFromHash(&canonical, XXH3_128bits_digest(state_->xxh));
+    return std::string(reinterpret_cast<const char*>(canonical.digest), size);
 }
 
-std::string Sha256::hexDigest() const {
+std::string FileDigest::hexDigest() const {
     return toHex(digest());
 }
 
-void Sha256::updateFromFile(int fd, std::uint64_t length) {
+void FileDigest::updateFromFile(int fd, std::uint64_t length) {
     std::vector<char> buffer(1 << 20);
     std::uint64_t offset = 0;
     while (offset < length) {

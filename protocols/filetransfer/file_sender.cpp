@@ -13,7 +13,7 @@
 namespace twine::filetransfer {
 
 FileSender::FileSender(Transport& transport, ReactorTime& time, int fd, std::uint64_t offset,
-                       std::uint64_t length, Sha256& hash, Events events)
+                       std::uint64_t length, FileDigest& hash, Events events)
     : transport_(transport),
       time_(time),
       fd_(fd),

@@ -2,7 +2,7 @@
 
 #include <twine/core/delayed_call.hpp>
 #include <twine/core/producer.hpp>
-#include <twine/protocols/filetransfer/sha256.hpp>
+#include <twine/protocols/filetransfer/file_digest.hpp>
 
 #include <cstdint>
 #include <functional>
@@ -47,7 +47,7 @@ public:
     /// Sends bytes [offset, offset + length) of `fd` (not owned); `hash` must
     /// already hold the first `offset` bytes.
     FileSender(Transport& transport, ReactorTime& time, int fd, std::uint64_t offset,
-               std::uint64_t length, Sha256& hash, Events events);
+               std::uint64_t length, FileDigest& hash, Events events);
     ~FileSender() override;
     FileSender(const FileSender&) = delete;
     FileSender& operator=(const FileSender&) = delete;
@@ -76,7 +76,7 @@ private:
     std::uint64_t position_;
     std::uint64_t remaining_;
     std::uint64_t sent_ = 0;
-    Sha256& hash_;
+    FileDigest& hash_;
     Events events_;
     DelayedCall more_;
     std::shared_ptr<ZeroCopyJob> job_;

@@ -174,7 +174,7 @@ void IncomingFile::start(std::uint64_t offset) {
     if (::ftruncate(part_.get(), static_cast<off_t>(offset)) != 0) {
         throwSystemError("truncate " + name_.str(), errno);
     }
-    hash_ = offset == 0 ? Sha256() : prefix_;
+    hash_ = offset == 0 ? FileDigest() : prefix_;
     position_ = offset;
     writebackFrom_ = offset;
 }
@@ -222,7 +222,8 @@ void IncomingFile::finish(std::string_view expectedDigest) {
     }
     if (hash_.digest() != expectedDigest) {
         discard();
-        throw TransferError(code::hashMismatch, "SHA-256 of '" + name_.str() + "' does not match");
+        throw TransferError(code::hashMismatch,
+                            "the digest of '" + name_.str() + "' does not match");
     }
     int fd = part_.get();
     ::fchmod(fd, info_.mode & 0777);

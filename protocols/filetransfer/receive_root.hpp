@@ -1,8 +1,8 @@
 #pragma once
 
+#include <twine/protocols/filetransfer/file_digest.hpp>
 #include <twine/protocols/filetransfer/file_info.hpp>
 #include <twine/protocols/filetransfer/root_dir.hpp>
-#include <twine/protocols/filetransfer/sha256.hpp>
 
 #include <cstdint>
 #include <functional>
@@ -88,7 +88,7 @@ private:
 };
 
 /// One file being received: data goes to ".NAME.part" beside the final
-/// name, hashed on the way; finish() renames it only once the SHA-256
+/// name, hashed on the way; finish() renames it only once the digest
 /// matches. Destroying it unfinished keeps the partial for a resume.
 class IncomingFile {
 public:
@@ -102,9 +102,9 @@ public:
 
     /// What the FILE message announced.
     const FileInfo& info() const { return info_; }
-    /// How many bytes of a partial may be kept, and their SHA-256.
+    /// How many bytes of a partial may be kept, and their digest.
     std::uint64_t have() const { return have_; }
-    /// The SHA-256 (raw) of the have() bytes kept.
+    /// The digest (raw) of the have() bytes kept.
     std::string haveDigest() const { return prefix_.digest(); }
 
     /// Data will start at `offset` (have() or 0): the partial is cut there.
@@ -113,7 +113,7 @@ public:
     void write(std::string_view data);
     /// The partial's length so far: the offset started at plus what write() appended.
     std::uint64_t written() const { return position_; }
-    /// Checks length and SHA-256, applies mode and mtime, fsyncs and renames
+    /// Checks length and digest, applies mode and mtime, fsyncs and renames
     /// into place. On a mismatch the partial is deleted. Throws TransferError.
     void finish(std::string_view expectedDigest);
     /// Gives up and deletes the partial (after a full disk, say).
@@ -139,8 +139,8 @@ private:
     std::uint64_t have_;
     std::uint64_t position_ = 0;
     std::uint64_t writebackFrom_ = 0;
-    Sha256 prefix_;
-    Sha256 hash_;
+    FileDigest prefix_;
+    FileDigest hash_;
     bool done_ = false;
 };
 

@@ -16,7 +16,7 @@ namespace resume {
 std::uint64_t offerable(std::uint64_t partialSize, std::uint64_t announcedSize);
 
 /// The sender's side: where to start sending. `ourPrefixDigest(n)` returns
-/// the SHA-256 of our first n bytes; it is called only when a resume is
+/// the digest of our first n bytes; it is called only when a resume is
 /// possible. Returns `have` if our prefix matches the receiver's, else 0.
 std::uint64_t startOffset(std::uint64_t have, std::string_view theirPrefixDigest,
                           std::uint64_t ourSize,

@@ -21,7 +21,7 @@ public:
     };
     /// twine-ft fetch: get names from the server's root.
     struct Fetch {
-        std::vector<std::string> names;      ///< Names under the server's root.
+        std::vector<std::string> names;     ///< Names under the server's root.
         std::shared_ptr<ReceiveRoot> into;  ///< Where they are written.
     };
 

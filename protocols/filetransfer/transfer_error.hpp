@@ -39,7 +39,7 @@ inline constexpr const char* busy = "busy";
 inline constexpr const char* tooLarge = "too-large";
 /// Not enough free space, or the disk filled.
 inline constexpr const char* noSpace = "no-space";
-/// The SHA-256 did not match; nothing was kept.
+/// The file digest did not match; nothing was kept.
 inline constexpr const char* hashMismatch = "hash-mismatch";
 /// A GET of a name that does not exist (or is a symlink).
 inline constexpr const char* notFound = "not-found";

@@ -16,7 +16,7 @@ struct TransferProtocol::Sending {
     enum class Stage { offered, streaming, answered };
     OutgoingEntry entry;
     UniqueFd fd;
-    Sha256 hash;
+    FileDigest hash;
     std::unique_ptr<FileSender> sender;
     Stage stage = Stage::offered;
     std::uint64_t moved = 0;
@@ -105,7 +105,7 @@ void TransferProtocol::connectionMade() {
     Message hello("HELLO");
     hello.set("version", std::uint64_t{version})
         .set("role", role_ == Role::server ? "server" : "client")
-        .set("caps", "resume,tree,sha256,same")
+        .set("caps", capabilities)
         .set("nonce", toHex(ourNonce_));
     send(hello);
 }
@@ -265,8 +265,9 @@ void TransferProtocol::onResume(const Message& message) {
         unexpected("RESUME");
     }
     std::uint64_t have = message.getNumber("have");
-    std::string theirs = have > 0 ? message.getHex("sha256", Sha256::size) : std::string();
-    Sha256 prefix;
+    std::string theirs =
+        have > 0 ? message.getHex(FileDigest::field, FileDigest::size) : std::string();
+    FileDigest prefix;
     int fd = current_->fd.get();
     std::uint64_t offset =
         resume::startOffset(have, theirs, current_->entry.info.size, [&](std::uint64_t length) {
@@ -311,7 +312,7 @@ void TransferProtocol::onStreamed() {
     current_->moved = current_->sender->sent();
     send(Message("DONE")
              .set("name", current_->entry.info.name)
-             .set("sha256", current_->hash.hexDigest()));
+             .set(std::string(FileDigest::field), current_->hash.hexDigest()));
 }
 
 void TransferProtocol::onSame(const Message& message) {
@@ -360,7 +361,8 @@ void TransferProtocol::onFile(const Message& message) {
     }
     Message resume("RESUME");
     resume.set("name", info.name).set("have", incoming_->have());
-    if (incoming_->have() > 0) resume.set("sha256", toHex(incoming_->haveDigest()));
+    if (incoming_->have() > 0)
+        resume.set(std::string(FileDigest::field), toHex(incoming_->haveDigest()));
     send(resume);
 }
 
@@ -482,7 +484,7 @@ void TransferProtocol::onDone(const Message& message) {
     if (!incoming_ || rawRemaining_ != 0 || message.get("name") != incoming_->info().name) {
         unexpected("DONE");
     }
-    std::string digest = message.getHex("sha256", Sha256::size);
+    std::string digest = message.getHex(FileDigest::field, FileDigest::size);
     if (writer_) {
         // Nothing more is read until the worker has written, verified and
         // renamed the file: the next message is handled as if DONE took that long.

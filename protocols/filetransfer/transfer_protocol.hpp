@@ -31,9 +31,11 @@ namespace twine::filetransfer {
 /// the command (push or fetch), not on who connected.
 class TransferProtocol : public LineReceiver {
 public:
-    /// 2: TLS keyed by the token by default, and SAME for files the
-    /// receiver already has.
+    /// 2: TLS keyed by the token by default, SAME for files the receiver
+    /// already has, and XXH3-128 file digests.
     static constexpr int version = 2;
+    /// What HELLO's `caps` lists.
+    static constexpr const char* capabilities = "resume,tree,xxh128,same";
     /// A peer must complete the handshake within this time, so a silent
     /// connection cannot hold a server slot forever.
     static constexpr std::chrono::seconds handshakeTimeout{30};

@@ -44,7 +44,7 @@ void consumeSigpipe() {
 }  // namespace
 
 ZeroCopyJob::ZeroCopyJob(int socket, int file, std::uint64_t offset, std::uint64_t length,
-                         Sha256 hash)
+                         FileDigest hash)
     : socket_(::fcntl(socket, F_DUPFD_CLOEXEC, 0)),
       file_(::fcntl(file, F_DUPFD_CLOEXEC, 0)),
       offset_(offset),
@@ -58,9 +58,10 @@ void ZeroCopyJob::fail(const std::string& what, int error) {
 
 void ZeroCopyJob::run() {
     blockSigpipe();
-    // Hashing (a read into user space plus SHA-256) costs about as much as
-    // the sendfile itself; done in turn with it, the socket idled while we
-    // hashed and the transfer crawled at half speed. So the hash runs on its
+    // Hashing needs a read into user space; with SHA-256 it cost as much
+    // as the sendfile itself (XXH3 is cheaper; the read is not free). Done
+    // in turn with it, the socket idled while we hashed and the transfer
+    // crawled at half speed. So the hash runs on its
     // own thread, reading ahead of or behind the sends as it likes: both
     // read the same page cache, and the receiver checks the result.
     std::thread hasher;

@@ -1,7 +1,7 @@
 #pragma once
 
+#include <twine/protocols/filetransfer/file_digest.hpp>
 #include <twine/protocols/filetransfer/root_dir.hpp>
-#include <twine/protocols/filetransfer/sha256.hpp>
 
 #include <atomic>
 #include <cstdint>
@@ -19,7 +19,7 @@ public:
     /// Sends bytes [offset, offset + length) of `file` to `socket`, both
     /// duplicated (the caller keeps its own); `hash` already holds the
     /// first `offset` bytes. Check ready() before run().
-    ZeroCopyJob(int socket, int file, std::uint64_t offset, std::uint64_t length, Sha256 hash);
+    ZeroCopyJob(int socket, int file, std::uint64_t offset, std::uint64_t length, FileDigest hash);
 
     /// True if both descriptors could be duplicated.
     bool ready() const { return socket_ && file_; }
@@ -35,7 +35,7 @@ public:
     /// After run(): the errno behind error(), 0 if none.
     int errorNumber() const { return errno_; }
     /// After a successful run(): the hash of the whole file.
-    const Sha256& hash() const { return hash_; }
+    const FileDigest& hash() const { return hash_; }
 
 private:
     bool sendRange(std::uint64_t position, std::uint64_t length);
@@ -47,7 +47,7 @@ private:
     UniqueFd file_;
     std::uint64_t offset_;
     std::uint64_t length_;
-    Sha256 hash_;
+    FileDigest hash_;
     std::atomic<std::uint64_t> sent_{0};
     std::atomic<bool> cancelled_{false};
     std::string error_;

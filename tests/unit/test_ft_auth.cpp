@@ -1,6 +1,5 @@
 #include <twine/protocols/filetransfer/auth.hpp>
 #include <twine/protocols/filetransfer/message.hpp>
-#include <twine/protocols/filetransfer/sha256.hpp>
 
 #include <doctest/doctest.h>
 
@@ -10,29 +9,7 @@
 #include <string>
 
 namespace auth = twine::filetransfer::auth;
-using twine::filetransfer::Sha256;
 using twine::filetransfer::toHex;
-
-TEST_CASE("SHA-256 matches the standard test vectors, fed whole or in pieces") {
-    Sha256 empty;
-    CHECK(empty.hexDigest() == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
-    Sha256 pieces;
-    pieces.update("a");
-    pieces.update("bc");
-    CHECK(pieces.hexDigest() == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
-}
-
-TEST_CASE("a SHA-256 state can be copied to continue from a prefix") {
-    Sha256 prefix;
-    prefix.update("ab");
-    CHECK(prefix.digest().size() == 32);
-    Sha256 rest = prefix;
-    rest.update("c");
-    CHECK(rest.hexDigest() == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
-    Sha256 whole;
-    whole.update("ab");
-    CHECK(prefix.digest() == whole.digest());
-}
 
 TEST_CASE("HMAC-SHA256 proofs are HMAC(token, label | server nonce | client nonce)") {
     // Same as: printf 'twine-ft clientSSCC' | openssl dgst -sha256 -hmac tok

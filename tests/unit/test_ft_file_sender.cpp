@@ -1,6 +1,6 @@
 #include <twine/core/clock.hpp>
 #include <twine/protocols/filetransfer/file_sender.hpp>
-#include <twine/protocols/filetransfer/sha256.hpp>
+#include <twine/protocols/filetransfer/file_digest.hpp>
 #include <twine/transports/string_transport.hpp>
 
 #include <doctest/doctest.h>
@@ -56,14 +56,14 @@ TEST_CASE("the sender writes the range, hashes it, and unregisters when done") {
     TempFile file(content);
     twine::Clock clock;
     twine::StringTransport transport;
-    ft::Sha256 hash;
+    ft::FileDigest hash;
     Outcome outcome;
     ft::FileSender sender(transport, clock, file.fd, 0, content.size(), hash, eventsFor(outcome));
     sender.start();
     CHECK(outcome.done);
     CHECK(transport.value() == content);
     CHECK(transport.producer() == nullptr);
-    ft::Sha256 expected;
+    ft::FileDigest expected;
     expected.update(content);
     CHECK(hash.digest() == expected.digest());
     CHECK(outcome.progress == content.size());
@@ -74,7 +74,7 @@ TEST_CASE("a paused sender writes nothing until it is resumed") {
     TempFile file(content);
     twine::Clock clock;
     twine::StringTransport transport;
-    ft::Sha256 hash;
+    ft::FileDigest hash;
     Outcome outcome;
     ft::FileSender sender(transport, clock, file.fd, 0, content.size(), hash, eventsFor(outcome));
     // The transport pauses it as soon as it is registered (its buffer is full).
@@ -96,7 +96,7 @@ TEST_CASE("a sender that is never paused yields to the loop between turns") {
     TempFile file(content);
     twine::Clock clock;
     twine::StringTransport transport;
-    ft::Sha256 hash;
+    ft::FileDigest hash;
     Outcome outcome;
     ft::FileSender sender(transport, clock, file.fd, 0, content.size(), hash, eventsFor(outcome));
     sender.start();
@@ -112,14 +112,14 @@ TEST_CASE("a resumed send starts at the offset and continues the prefix hash") {
     TempFile file(content);
     twine::Clock clock;
     twine::StringTransport transport;
-    ft::Sha256 hash;
+    ft::FileDigest hash;
     hash.update(std::string_view(content).substr(0, 40000));
     Outcome outcome;
     ft::FileSender sender(transport, clock, file.fd, 40000, 60000, hash, eventsFor(outcome));
     sender.start();
     CHECK(outcome.done);
     CHECK(transport.value() == content.substr(40000));
-    ft::Sha256 expected;
+    ft::FileDigest expected;
     expected.update(content);
     CHECK(hash.digest() == expected.digest());
 }
@@ -129,7 +129,7 @@ TEST_CASE("a stopped sender writes no more") {
     TempFile file(content);
     twine::Clock clock;
     twine::StringTransport transport;
-    ft::Sha256 hash;
+    ft::FileDigest hash;
     Outcome outcome;
     ft::FileSender sender(transport, clock, file.fd, 0, content.size(), hash, eventsFor(outcome));
     sender.pauseProducing();

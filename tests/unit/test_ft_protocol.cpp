@@ -1,7 +1,7 @@
 #include <twine/core/clock.hpp>
 #include <twine/protocols/filetransfer/auth.hpp>
 #include <twine/protocols/filetransfer/message.hpp>
-#include <twine/protocols/filetransfer/sha256.hpp>
+#include <twine/protocols/filetransfer/file_digest.hpp>
 #include <twine/protocols/filetransfer/transfer_client.hpp>
 #include <twine/protocols/filetransfer/transfer_server.hpp>
 #include <twine/transports/string_transport.hpp>
@@ -439,7 +439,7 @@ TEST_CASE("a hash mismatch found behind the loop is reported and leaves no file"
     link->server->setWriteBehind(loop.post(), smallBuffers);
     std::string content = randomish(300000);
     link->server->dataReceived(offerAndData("f", content) + content +
-                               "DONE name=f sha256=" + ft::toHex(std::string(32, 'x')) + "\n");
+                               "DONE name=f xxh128=" + ft::toHex(std::string(16, 'x')) + "\n");
     while (link->serverSide.value().find("ERROR") == std::string::npos) REQUIRE(loop.runOne());
     CHECK(link->serverSide.value().find("ERROR name=f code=hash-mismatch") != std::string::npos);
     CHECK(link->serverEvents.failed["f"] == "hash-mismatch");

@@ -1,6 +1,6 @@
 #include <twine/protocols/filetransfer/receive_root.hpp>
 #include <twine/protocols/filetransfer/resume.hpp>
-#include <twine/protocols/filetransfer/sha256.hpp>
+#include <twine/protocols/filetransfer/file_digest.hpp>
 #include <twine/protocols/filetransfer/transfer_error.hpp>
 
 #include <doctest/doctest.h>
@@ -22,7 +22,7 @@ using twine::testing::TempDir;
 using twine::testing::writeFile;
 
 std::string digestOf(std::string_view data) {
-    ft::Sha256 hash;
+    ft::FileDigest hash;
     hash.update(data);
     return hash.digest();
 }
