@@ -776,10 +776,8 @@ TEST_CASE("the guide's twine-ft server receives a file pushed with the token") {
 
     auto psk = twine::TLSOptions::pskServer(std::string(ft::SessionKey::identity),
                                             ft::SessionKey::derive(token));
-    auto listening =
-        twine::wrapServerTLS(reactor, twine::serverFromString(reactor, "tcp:0:interface=127.0.0.1"),
-                             psk)
-            ->listen(factory);
+    auto endpoint = twine::serverFromString(reactor, "tcp:0:interface=127.0.0.1");
+    auto listening = twine::wrapServerTLS(reactor, std::move(endpoint), psk)->listen(factory);
     //! [ft_serve]
     std::shared_ptr<twine::Port> port;
     listening.addCallback([&](std::shared_ptr<twine::Port> p) { port = std::move(p); });
