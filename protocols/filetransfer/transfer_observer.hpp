@@ -17,13 +17,19 @@ public:
     /// A connection began; `peer` is the client (behind a load balancer, the
     /// one its PROXY header names).
     virtual void sessionStarted(const Address& peer) { (void)peer; }
+    /// The sending side queued `files` files (directories not counted) of
+    /// `bytes` bytes in all: a tree's totals, for an overall progress line.
+    /// Called once per queued batch (each path sent, each tree fetched).
+    virtual void transferPlanned(std::uint64_t files, std::uint64_t bytes) {
+        (void)files, (void)bytes;
+    }
     /// A file starts moving: `offset` bytes were kept from a partial.
     virtual void fileStarted(const FileInfo& info, std::uint64_t offset, bool sending) {
         (void)info, (void)offset, (void)sending;
     }
     /// `done` of the bytes this session moves for the file (after offset).
     virtual void fileProgress(const FileInfo& info, std::uint64_t done) { (void)info, (void)done; }
-    /// The file arrived and its SHA-256 matched; `moved` bytes crossed the wire.
+    /// The file arrived and its digest matched; `moved` bytes crossed the wire.
     virtual void fileFinished(const FileInfo& info, std::uint64_t moved) {
         (void)info, (void)moved;
     }

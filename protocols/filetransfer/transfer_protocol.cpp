@@ -233,6 +233,14 @@ void TransferProtocol::onError(const Message& message) {
 // --- Sending side --------------------------------------------------------
 
 void TransferProtocol::queueOutgoing(std::vector<OutgoingEntry> entries) {
+    std::uint64_t files = 0;
+    std::uint64_t bytes = 0;
+    for (const auto& entry : entries) {
+        if (entry.info.directory) continue;
+        ++files;
+        bytes += entry.info.size;
+    }
+    if (files > 0) observer_.transferPlanned(files, bytes);
     for (auto& entry : entries) outgoing_.push_back(std::move(entry));
     sendNext();
 }
