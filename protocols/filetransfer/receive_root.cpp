@@ -164,6 +164,8 @@ IncomingFile::IncomingFile(std::shared_ptr<ReceiveRoot> root, SafeName name, Fil
 }
 
 IncomingFile::~IncomingFile() {
+    // An offer accepted but never sent to (the connection went first).
+    if (!done_ && have_ == 0 && position_ == 0) ::unlinkat(directory_.get(), partName_.c_str(), 0);
     root_->release(name_.str());
 }
 
@@ -176,6 +178,7 @@ void IncomingFile::start(std::uint64_t offset) {
     }
     hash_ = offset == 0 ? FileDigest() : prefix_;
     position_ = offset;
+    started_ = offset;
     writebackFrom_ = offset;
 }
 
@@ -217,6 +220,13 @@ void IncomingFile::startWriteback() {
 }
 
 void IncomingFile::finish(std::string_view expectedDigest) {
+    seal(expectedDigest);
+    syncData();
+    moveIntoPlace();
+    syncDirectory();
+}
+
+void IncomingFile::seal(std::string_view expectedDigest) {
     if (position_ != info_.size) {
         throw TransferError(code::unexpected, "'" + name_.str() + "' ended early");
     }
@@ -229,13 +239,22 @@ void IncomingFile::finish(std::string_view expectedDigest) {
     ::fchmod(fd, info_.mode & 0777);
     struct timespec times[2] = {{0, UTIME_OMIT}, {static_cast<time_t>(info_.mtime), 0}};
     ::futimens(fd, times);
-    if (::fsync(fd) != 0) throwSystemError("fsync " + name_.str(), errno);
+}
+
+void IncomingFile::syncData() {
+    if (::fsync(part_.get()) != 0) throwSystemError("fsync " + name_.str(), errno);
+}
+
+void IncomingFile::moveIntoPlace() {
     if (::renameat(directory_.get(), partName_.c_str(), directory_.get(), name_.leaf().c_str()) !=
         0) {
         throwSystemError("rename " + name_.str(), errno);
     }
-    ::fsync(directory_.get());  // the rename itself survives a crash
     done_ = true;
+}
+
+void IncomingFile::syncDirectory() {
+    ::fsync(directory_.get());  // the rename itself survives a crash
 }
 
 void IncomingFile::discard() {

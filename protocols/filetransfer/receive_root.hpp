@@ -89,7 +89,8 @@ private:
 
 /// One file being received: data goes to ".NAME.part" beside the final
 /// name, hashed on the way; finish() renames it only once the digest
-/// matches. Destroying it unfinished keeps the partial for a resume.
+/// matches. Destroying it unfinished keeps the partial for a resume (an
+/// empty one, with nothing to resume, is removed).
 class IncomingFile {
 public:
     /// Made by ReceiveRoot::begin, which has claimed `name` and opened the
@@ -102,6 +103,8 @@ public:
 
     /// What the FILE message announced.
     const FileInfo& info() const { return info_; }
+    /// The name, checked.
+    const SafeName& name() const { return name_; }
     /// How many bytes of a partial may be kept, and their digest.
     std::uint64_t have() const { return have_; }
     /// The digest (raw) of the have() bytes kept.
@@ -113,9 +116,23 @@ public:
     void write(std::string_view data);
     /// The partial's length so far: the offset started at plus what write() appended.
     std::uint64_t written() const { return position_; }
+    /// What write() appended since start(): the bytes that crossed the wire.
+    std::uint64_t received() const { return position_ - started_; }
     /// Checks length and digest, applies mode and mtime, fsyncs and renames
     /// into place. On a mismatch the partial is deleted. Throws TransferError.
+    /// The same as seal(), syncData(), moveIntoPlace() and syncDirectory().
     void finish(std::string_view expectedDigest);
+    /// The first step of finish(): checks length and digest (deleting the
+    /// partial on a mismatch) and applies mode and mtime. Throws TransferError.
+    void seal(std::string_view expectedDigest);
+    /// Makes the partial's data durable (fsync). Throws TransferError.
+    void syncData();
+    /// Renames the sealed partial to its final name. Throws TransferError.
+    void moveIntoPlace();
+    /// Makes the rename durable (fsync of the directory).
+    void syncDirectory();
+    /// The directory the file lives in (for a batch's syncfs).
+    int directory() const { return directory_.get(); }
     /// Gives up and deletes the partial (after a full disk, say).
     void discard();
 
@@ -138,6 +155,7 @@ private:
     std::string partName_;
     std::uint64_t have_;
     std::uint64_t position_ = 0;
+    std::uint64_t started_ = 0;
     std::uint64_t writebackFrom_ = 0;
     FileDigest prefix_;
     FileDigest hash_;

@@ -7,18 +7,22 @@
 
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <system_error>
 
 namespace twine::filetransfer {
 
 struct TransferProtocol::Sending {
-    enum class Stage { offered, streaming, answered };
+    // offered: FILE or DIR sent; accepted: RESUME came, waiting its turn to
+    // stream; streaming: DATA and the bytes going out; answered: DONE sent.
+    enum class Stage { offered, accepted, streaming, answered };
     OutgoingEntry entry;
     UniqueFd fd;
     FileDigest hash;
     std::unique_ptr<FileSender> sender;
     Stage stage = Stage::offered;
+    std::uint64_t offset = 0;
     std::uint64_t moved = 0;
 };
 
@@ -213,10 +217,11 @@ void TransferProtocol::onError(const Message& message) {
         transport().loseConnection();
         return;
     }
-    const std::string& name = message.get("name");
-    if (current_ && current_->entry.info.name == name) {
-        bool streaming = current_->stage == Sending::Stage::streaming;
-        current_.reset();
+    auto file = inFlightNamed(message.get("name"));
+    if (file != inFlight_.end()) {
+        const std::string name = (*file)->entry.info.name;
+        bool streaming = (*file)->stage == Sending::Stage::streaming;
+        answered(file);
         observer_.fileFailed(name, code, text);
         if (streaming) {
             // The peer stopped reading mid-file and closes: no resync possible.
@@ -246,60 +251,91 @@ void TransferProtocol::queueOutgoing(std::vector<OutgoingEntry> entries) {
 }
 
 void TransferProtocol::sendNext() {
-    while (!current_ && !outgoing_.empty() && !closing_) {
-        auto next = std::make_unique<Sending>();
-        next->entry = std::move(outgoing_.front());
-        outgoing_.pop_front();
-        FileInfo& info = next->entry.info;
-        try {
-            if (!info.directory) {
-                next->fd = next->entry.open();
-                struct stat st {};
-                if (::fstat(next->fd.get(), &st) == 0) info.size = st.st_size;
-            }
-        } catch (const TransferError& error) {
-            observer_.fileFailed(info.name, error.code(), error.what());
-            continue;
-        }
-        send(offerFor(info));
-        current_ = std::move(next);
+    while (inFlight_.size() < window && offerNext()) {
     }
-    if (!current_ && outgoing_.empty() && !closing_) outgoingDrained();
+    streamNext();
+    if (inFlight_.empty() && outgoing_.empty() && !closing_) outgoingDrained();
+}
+
+// Offers the next queued entry; false if none may be offered now.
+bool TransferProtocol::offerNext() {
+    // A line sent now would land inside the raw bytes of the file streaming.
+    if (outgoing_.empty() || closing_ || streaming_ != nullptr) return false;
+    // Answers are matched by name: a name is in flight once at a time.
+    if (inFlightNamed(outgoing_.front().info.name) != inFlight_.end()) return false;
+    auto next = std::make_unique<Sending>();
+    next->entry = std::move(outgoing_.front());
+    outgoing_.pop_front();
+    FileInfo& info = next->entry.info;
+    try {
+        if (!info.directory) {
+            next->fd = next->entry.open();
+            struct stat st {};
+            if (::fstat(next->fd.get(), &st) == 0) info.size = st.st_size;
+        }
+    } catch (const TransferError& error) {
+        observer_.fileFailed(info.name, error.code(), error.what());
+        return true;
+    }
+    send(offerFor(info));
+    inFlight_.push_back(std::move(next));
+    return true;
+}
+
+// Data goes out one file at a time, in the order the receiver accepted them.
+void TransferProtocol::streamNext() {
+    if (streaming_ != nullptr || closing_) return;
+    for (auto& file : inFlight_) {
+        if (file->stage == Sending::Stage::accepted) return startStreaming(*file);
+    }
+}
+
+TransferProtocol::InFlight::iterator TransferProtocol::inFlightNamed(const std::string& name) {
+    return std::find_if(inFlight_.begin(), inFlight_.end(),
+                        [&name](const auto& file) { return file->entry.info.name == name; });
+}
+
+void TransferProtocol::answered(InFlight::iterator file) {
+    if (file->get() == streaming_) streaming_ = nullptr;
+    inFlight_.erase(file);
 }
 
 void TransferProtocol::onResume(const Message& message) {
-    if (!current_ || current_->stage != Sending::Stage::offered || current_->entry.info.directory ||
-        message.get("name") != current_->entry.info.name) {
+    auto found = inFlightNamed(message.get("name"));
+    if (found == inFlight_.end() || (*found)->stage != Sending::Stage::offered ||
+        (*found)->entry.info.directory) {
         unexpected("RESUME");
     }
+    Sending& file = **found;
     std::uint64_t have = message.getNumber("have");
     std::string theirs =
         have > 0 ? message.getHex(FileDigest::field, FileDigest::size) : std::string();
     FileDigest prefix;
-    int fd = current_->fd.get();
-    std::uint64_t offset =
-        resume::startOffset(have, theirs, current_->entry.info.size, [&](std::uint64_t length) {
+    int fd = file.fd.get();
+    file.offset =
+        resume::startOffset(have, theirs, file.entry.info.size, [&](std::uint64_t length) {
             prefix.updateFromFile(fd, length);
             return prefix.digest();
         });
-    if (offset > 0) current_->hash = prefix;
-    startStreaming(offset);
+    if (file.offset > 0) file.hash = prefix;
+    file.stage = Sending::Stage::accepted;
+    streamNext();
 }
 
-void TransferProtocol::startStreaming(std::uint64_t offset) {
-    Sending& file = *current_;
+void TransferProtocol::startStreaming(Sending& file) {
     const FileInfo& info = file.entry.info;
-    std::uint64_t length = info.size - offset;
-    send(Message("DATA").set("name", info.name).set("offset", offset).set("length", length));
-    observer_.fileStarted(info, offset, true);
+    std::uint64_t length = info.size - file.offset;
+    send(Message("DATA").set("name", info.name).set("offset", file.offset).set("length", length));
+    observer_.fileStarted(info, file.offset, true);
     file.stage = Sending::Stage::streaming;
+    streaming_ = &file;
     FileSender::Events events;
-    events.progress = [this](std::uint64_t sent) {
-        current_->moved = sent;
-        observer_.fileProgress(current_->entry.info, sent);
+    events.progress = [this, &file](std::uint64_t sent) {
+        file.moved = sent;
+        observer_.fileProgress(file.entry.info, sent);
     };
-    events.done = [this] { onStreamed(); };
-    events.failed = [this](const std::exception_ptr& error) {
+    events.done = [this, &file] { onStreamed(file); };
+    events.failed = [this, &file](const std::exception_ptr& error) {
         // A read error mid-file: the peer expects more bytes than will come.
         std::string message = "read failed";
         try {
@@ -307,52 +343,71 @@ void TransferProtocol::startStreaming(std::uint64_t offset) {
         } catch (const std::exception& e) {
             message = e.what();
         }
-        observer_.fileFailed(current_->entry.info.name, code::io, message);
-        abortSession(code::io, "sender could not read '" + current_->entry.info.name + "'");
+        observer_.fileFailed(file.entry.info.name, code::io, message);
+        abortSession(code::io, "sender could not read '" + file.entry.info.name + "'");
     };
-    file.sender = std::make_unique<FileSender>(transport(), time_, file.fd.get(), offset, length,
-                                               file.hash, std::move(events));
+    file.sender = std::make_unique<FileSender>(transport(), time_, file.fd.get(), file.offset,
+                                               length, file.hash, std::move(events));
     file.sender->start();
 }
 
-void TransferProtocol::onStreamed() {
-    current_->stage = Sending::Stage::answered;
-    current_->moved = current_->sender->sent();
+void TransferProtocol::onStreamed(Sending& file) {
+    file.stage = Sending::Stage::answered;
+    file.moved = file.sender->sent();
     send(Message("DONE")
-             .set("name", current_->entry.info.name)
-             .set(std::string(FileDigest::field), current_->hash.hexDigest()));
+             .set("name", file.entry.info.name)
+             .set(std::string(FileDigest::field), file.hash.hexDigest()));
+    file.sender.reset();  // its buffers are not needed while the OK is awaited
+    file.fd.reset();
+    streaming_ = nullptr;
+    sendNext();
 }
 
 void TransferProtocol::onSame(const Message& message) {
-    if (!current_ || current_->stage != Sending::Stage::offered || current_->entry.info.directory ||
-        message.get("name") != current_->entry.info.name) {
+    auto file = inFlightNamed(message.get("name"));
+    if (file == inFlight_.end() || (*file)->stage != Sending::Stage::offered ||
+        (*file)->entry.info.directory) {
         unexpected("SAME");
     }
-    observer_.fileUpToDate(current_->entry.info);
-    current_.reset();
+    observer_.fileUpToDate((*file)->entry.info);
+    answered(file);
     sendNext();
 }
 
 void TransferProtocol::onResult(const Message& message) {
     const std::string& name = message.get("name");
-    if (!current_ || current_->entry.info.name != name ||
-        current_->stage == Sending::Stage::streaming ||
-        (current_->stage == Sending::Stage::offered && !current_->entry.info.directory)) {
+    auto file = inFlightNamed(name);
+    if (file == inFlight_.end() ||
+        (*file)->stage !=
+            ((*file)->entry.info.directory ? Sending::Stage::offered : Sending::Stage::answered)) {
         unexpected("OK for '" + name + "'");
     }
-    if (current_->entry.info.directory) {
-        observer_.directoryMade(current_->entry.info);
+    if ((*file)->entry.info.directory) {
+        observer_.directoryMade((*file)->entry.info);
     } else {
-        observer_.fileFinished(current_->entry.info, current_->moved);
+        observer_.fileFinished((*file)->entry.info, (*file)->moved);
     }
-    current_.reset();
+    answered(file);
     sendNext();
 }
 
 // --- Receiving side ------------------------------------------------------
 
+bool TransferProtocol::receivingName(const std::string& name) const {
+    if (incoming_ && incoming_->name().str() == name) return true;
+    return std::any_of(accepted_.begin(), accepted_.end(),
+                       [&name](const auto& file) { return file->name().str() == name; });
+}
+
+std::size_t TransferProtocol::unanswered() const {
+    return accepted_.size() + (incoming_ ? 1 : 0) + (commits_ ? commits_->pending() : 0);
+}
+
 void TransferProtocol::onFile(const Message& message) {
-    if (!receiveRoot_ || incoming_) unexpected("FILE");
+    if (!receiveRoot_) unexpected("FILE");
+    if (unanswered() >= window) {
+        unexpected("FILE: more than " + std::to_string(window) + " files offered and unanswered");
+    }
     FileInfo info = fileInfoFrom(message);
     try {
         checkOffer(info);
@@ -361,21 +416,21 @@ void TransferProtocol::onFile(const Message& message) {
             observer_.fileUpToDate(info);
             return;
         }
-        incoming_ = receiveRoot_->begin(info);
+        accepted_.push_back(receiveRoot_->begin(info));
     } catch (const TransferError& error) {
         sendFileError(info.name, error.code(), error.what());
         observer_.fileFailed(info.name, error.code(), error.what());
         return;
     }
+    const IncomingFile& file = *accepted_.back();
     Message resume("RESUME");
-    resume.set("name", info.name).set("have", incoming_->have());
-    if (incoming_->have() > 0)
-        resume.set(std::string(FileDigest::field), toHex(incoming_->haveDigest()));
+    resume.set("name", info.name).set("have", file.have());
+    if (file.have() > 0) resume.set(std::string(FileDigest::field), toHex(file.haveDigest()));
     send(resume);
 }
 
 void TransferProtocol::onDirectory(const Message& message) {
-    if (!receiveRoot_ || incoming_) unexpected("DIR");
+    if (!receiveRoot_) unexpected("DIR");
     FileInfo info = fileInfoFrom(message);
     try {
         checkOffer(info);
@@ -390,9 +445,12 @@ void TransferProtocol::onDirectory(const Message& message) {
 }
 
 void TransferProtocol::onData(const Message& message) {
-    if (!incoming_ || rawRemaining_ != 0 || message.get("name") != incoming_->info().name) {
+    // Data comes in the order the files were accepted, one file at a time.
+    if (accepted_.empty() || incoming_ || message.get("name") != accepted_.front()->info().name) {
         unexpected("DATA");
     }
+    incoming_ = std::move(accepted_.front());
+    accepted_.pop_front();
     std::uint64_t offset = message.getNumber("offset");
     std::uint64_t length = message.getNumber("length");
     if (offset > incoming_->info().size || length != incoming_->info().size - offset) {
@@ -494,41 +552,59 @@ void TransferProtocol::onDone(const Message& message) {
     }
     std::string digest = message.getHex(FileDigest::field, FileDigest::size);
     if (writer_) {
-        // Nothing more is read until the worker has written, verified and
-        // renamed the file: the next message is handled as if DONE took that long.
+        // Nothing more is read until the worker has written and verified
+        // the file (its last megabyte or so): the next message is handled
+        // as if DONE took that long. Making it durable does not hold reading up.
         pauseForWriter();
-        writer_->finish([file = incoming_.get(), digest] { file->finish(digest); });
+        writer_->finish([file = incoming_.get(), digest] { file->seal(digest); });
         return;
     }
     std::unique_ptr<IncomingFile> file = std::move(incoming_);
     try {
-        file->finish(digest);
+        file->seal(digest);
     } catch (const TransferError& error) {
         reportFinished(*file, &error);
         return;
     }
-    reportFinished(*file, nullptr);
+    commit(std::move(file));
 }
 
 void TransferProtocol::fileWritten(const TransferError* error) {
     writer_.reset();
     std::unique_ptr<IncomingFile> file = std::move(incoming_);
-    reportFinished(*file, error);
+    if (error != nullptr) {
+        reportFinished(*file, error);
+    } else {
+        commit(std::move(file));
+    }
     resumeAfterWriter();
+}
+
+void TransferProtocol::commit(std::unique_ptr<IncomingFile> file) {
+    if (!commits_) {
+        commits_ = std::make_unique<CommitQueue>(
+            post_, [this](std::unique_ptr<IncomingFile> done, const TransferError* error) {
+                reportFinished(*done, error);
+            });
+    }
+    commits_->add(std::move(file));
 }
 
 void TransferProtocol::reportFinished(const IncomingFile& file, const TransferError* error) {
     const FileInfo& info = file.info();
     if (error != nullptr) {
-        sendFileError(info.name, error->code(), error->what());
+        if (!lost_) sendFileError(info.name, error->code(), error->what());
         observer_.fileFailed(info.name, error->code(), error->what());
         return;
     }
-    send(Message("OK").set("name", info.name).set("size", info.size));
-    observer_.fileFinished(info, rawMoved_);
+    if (!lost_) send(Message("OK").set("name", info.name).set("size", info.size));
+    observer_.fileFinished(info, file.received());
 }
 
 void TransferProtocol::incomingLost() {
+    // Accepted files that got no data: nothing to keep.
+    accepted_.clear();
+    if (!incoming_) return;
     bool completed = false;
     if (writer_) {
         writer_->stop();  // what arrived is written, kept for a resume
@@ -537,7 +613,7 @@ void TransferProtocol::incomingLost() {
     }
     if (completed) {
         // The worker renamed the file just before the connection went.
-        observer_.fileFinished(incoming_->info(), rawMoved_);
+        observer_.fileFinished(incoming_->info(), incoming_->received());
     } else {
         observer_.fileFailed(incoming_->info().name, "connection-lost",
                              "connection lost after " + std::to_string(incoming_->written()) +
@@ -547,15 +623,19 @@ void TransferProtocol::incomingLost() {
 }
 
 void TransferProtocol::connectionLost(const Failure& reason) {
+    lost_ = true;
     cancelHandshakeTimer();
     std::string error = peerError_;
-    if (incoming_) incomingLost();
-    if (current_) {
-        if (current_->sender) current_->sender->stopProducing();
-        observer_.fileFailed(current_->entry.info.name, "connection-lost",
+    incomingLost();
+    // Files that arrived whole are put in place, though no OK can be sent.
+    if (commits_) commits_->drain();
+    if (streaming_ != nullptr) streaming_->sender->stopProducing();
+    streaming_ = nullptr;
+    for (const auto& file : inFlight_) {
+        observer_.fileFailed(file->entry.info.name, "connection-lost",
                              "connection lost: " + reason.what());
-        current_.reset();
     }
+    inFlight_.clear();
     if (error.empty() && !reason.check<ConnectionDone>()) error = reason.what();
     finished(error);
 }

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <twine/protocols/filetransfer/commit_queue.hpp>
 #include <twine/protocols/filetransfer/file_sender.hpp>
 #include <twine/protocols/filetransfer/local_tree.hpp>
 #include <twine/protocols/filetransfer/message.hpp>
@@ -39,6 +40,10 @@ public:
     /// A peer must complete the handshake within this time, so a silent
     /// connection cannot hold a server slot forever.
     static constexpr std::chrono::seconds handshakeTimeout{30};
+    /// Files (and directories) a sender offers before their answers come:
+    /// a tree moves without a round trip per file. A receiver refuses a
+    /// FILE beyond this many unanswered ones, bounding its open files.
+    static constexpr std::size_t window = 128;
     /// Which end of the handshake this is (the side that connected or accepted).
     enum class Role { client, server };
 
@@ -83,12 +88,13 @@ protected:
     virtual void finished(const std::string& error) { observer_.sessionEnded(error); }
 
     // The sending side.
-    /// Sends `entries` in order, one at a time, after any already queued.
+    /// Sends `entries` in order, after any already queued, up to `window`
+    /// of them offered at a time.
     void queueOutgoing(std::vector<OutgoingEntry> entries);
     /// Everything queued was sent and answered.
     virtual void outgoingDrained() {}
-    /// True while a file is being sent or more are queued.
-    bool sending() const { return current_ != nullptr || !outgoing_.empty(); }
+    /// True while files are being sent or more are queued.
+    bool sending() const { return !inFlight_.empty() || !outgoing_.empty(); }
 
     // The receiving side.
     /// Where offered files are written; without one, an offer ends the
@@ -96,12 +102,16 @@ protected:
     void setReceiveRoot(std::shared_ptr<ReceiveRoot> root) { receiveRoot_ = std::move(root); }
     /// Lets a subclass refuse an offered name (fetch checks it was asked for).
     virtual void checkOffer(const FileInfo& info) { (void)info; }
-    /// True while a file is being received.
-    bool receiving() const { return incoming_ != nullptr; }
+    /// True while files are being received (accepted, arriving or being committed).
+    bool receiving() const { return unanswered() > 0; }
+    /// True if `name` (as SafeName spells it) was accepted on this
+    /// connection and its data has not all arrived yet.
+    bool receivingName(const std::string& name) const;
 
 private:
     enum class State { hello, auth, welcome, ready };
     struct Sending;
+    using InFlight = std::deque<std::unique_ptr<Sending>>;
 
     void dispatch(const Message& message);
     void onHello(const Message& message);
@@ -112,9 +122,13 @@ private:
     void cancelHandshakeTimer();
 
     void sendNext();
+    bool offerNext();
+    void streamNext();
+    InFlight::iterator inFlightNamed(const std::string& name);
+    void answered(InFlight::iterator file);
     void onResume(const Message& message);
-    void startStreaming(std::uint64_t offset);
-    void onStreamed();
+    void startStreaming(Sending& file);
+    void onStreamed(Sending& file);
     void onResult(const Message& message);
     void onSame(const Message& message);
 
@@ -126,6 +140,8 @@ private:
     void pauseForWriter();
     void resumeAfterWriter();
     void fileWritten(const TransferError* error);
+    void commit(std::unique_ptr<IncomingFile> file);
+    std::size_t unanswered() const;
     void reportFinished(const IncomingFile& file, const TransferError* error);
     void failIncoming(const TransferError& error);
     void incomingLost();
@@ -140,12 +156,21 @@ private:
     std::string peerError_;
     DelayedCall handshakeTimer_;
     bool closing_ = false;
+    bool lost_ = false;
 
     std::deque<OutgoingEntry> outgoing_;
-    std::unique_ptr<Sending> current_;
+    // Offered and not yet answered, in the order offered (the receiver
+    // answers in that order, and data is sent in it, one file at a time).
+    InFlight inFlight_;
+    Sending* streaming_ = nullptr;
 
     std::shared_ptr<ReceiveRoot> receiveRoot_;
+    // RESUME sent, waiting for their DATA, in the order accepted.
+    std::deque<std::unique_ptr<IncomingFile>> accepted_;
+    // The file whose data is arriving (or being written out after DONE).
     std::unique_ptr<IncomingFile> incoming_;
+    // Verified files being made durable; made when the first one is.
+    std::unique_ptr<CommitQueue> commits_;
     std::uint64_t rawRemaining_ = 0;
     std::uint64_t rawMoved_ = 0;
     WriteBehind::Post post_;

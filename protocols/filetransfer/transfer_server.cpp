@@ -33,8 +33,11 @@ bool TransferServer::waitForDrain(std::string_view line) {
     std::string name;
     try {
         Message message = Message::decode(line);
-        if (message.verb() != "FILE" || receiving() || !message.has("name")) return false;
+        if (message.verb() != "FILE" || !message.has("name")) return false;
         name = SafeName(message.get("name")).str();
+        // This connection's own earlier offer of the name: "busy" at once
+        // (its data comes after this line, so waiting would stall it).
+        if (receivingName(name)) return false;
     } catch (const TransferError&) {
         return false;  // the protocol reports it
     }

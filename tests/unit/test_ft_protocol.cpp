@@ -1,7 +1,7 @@
 #include <twine/core/clock.hpp>
 #include <twine/protocols/filetransfer/auth.hpp>
-#include <twine/protocols/filetransfer/message.hpp>
 #include <twine/protocols/filetransfer/file_digest.hpp>
+#include <twine/protocols/filetransfer/message.hpp>
 #include <twine/protocols/filetransfer/transfer_client.hpp>
 #include <twine/protocols/filetransfer/transfer_server.hpp>
 #include <twine/transports/string_transport.hpp>
@@ -553,4 +553,150 @@ TEST_CASE("SAME that answers no offer ends the session with an error") {
     CHECK(link->serverSide.disconnecting());
     CHECK(link->serverSide.value().find("ERROR code=") == 0);
     link->serverSide.clear();
+}
+
+namespace {
+
+std::string hexDigestOf(std::string_view data) {
+    ft::FileDigest digest;
+    digest.update(data);
+    return digest.hexDigest();
+}
+
+// The client's first output after the handshake, the server not answering it.
+std::string firstOffers(Link& link) {
+    for (int round = 0; round < 10; ++round) {
+        std::string toServer = link.clientSide.value();
+        std::string toClient = link.serverSide.value();
+        link.clientSide.clear();
+        link.serverSide.clear();
+        if (toServer.find("FILE ") != std::string::npos) return toServer;
+        link.server->dataReceived(toServer);
+        link.client->dataReceived(toClient);
+    }
+    return {};
+}
+
+std::size_t countLines(const std::string& text, const std::string& prefix) {
+    std::size_t count = 0;
+    std::istringstream lines(text);
+    for (std::string line; std::getline(lines, line);) count += line.rfind(prefix, 0) == 0;
+    return count;
+}
+
+}  // namespace
+
+TEST_CASE("a tree is offered a window of files ahead, without waiting for each answer") {
+    TempDir local, remote;
+    const std::size_t files = ft::TransferProtocol::window + 10;
+    fs::create_directory(local.path / "tree");
+    for (std::size_t i = 0; i < files; ++i) writeFile(local.path / "tree" / std::to_string(i), "x");
+    auto link = pushLink(remote.path, {(local.path / "tree").string()});
+    std::string offers = firstOffers(*link);
+    // The directory and window - 1 files: one window of entries in flight.
+    CHECK(countLines(offers, "DIR ") == 1);
+    CHECK(countLines(offers, "FILE ") == ft::TransferProtocol::window - 1);
+    link->server->dataReceived(offers);
+    link->pump();
+    CHECK(link->client->completed());
+    CHECK(link->serverEvents.finished.size() == files);
+    CHECK(readFile(remote.path / "tree" / std::to_string(files - 1)) == "x");
+    link->close();
+}
+
+TEST_CASE("an answer arriving while a file streams does not put a line among its bytes") {
+    // Offers refill the window as answers come; while a file's raw bytes
+    // are going out they must wait, or the receiver would read a line as data.
+    TempDir local, remote;
+    fs::create_directory(local.path / "tree");
+    writeFile(local.path / "tree" / "a", "a");
+    std::string large = randomish(20 * 1024 * 1024);  // more than one turn of the sender
+    writeFile(local.path / "tree" / "b", large);
+    for (std::size_t i = 0; i < ft::TransferProtocol::window; ++i) {
+        writeFile(local.path / "tree" / ("c" + std::to_string(1000 + i)), "c");
+    }
+    auto link = pushLink(remote.path, {(local.path / "tree").string()});
+    REQUIRE(firstOffers(*link).find("FILE name=tree/b ") != std::string::npos);
+    link->client->dataReceived("OK name=tree\nRESUME name=tree/a have=0\n");
+    link->client->dataReceived("RESUME name=tree/b have=0\n");
+    std::string streamed = link->clientSide.value();
+    REQUIRE(streamed.find("DATA name=tree/b ") != std::string::npos);
+    REQUIRE(streamed.find("DONE name=tree/b ") == std::string::npos);  // still streaming
+    link->clientSide.clear();
+    link->client->dataReceived("OK name=tree/a size=1\n");  // frees a place in the window
+    CHECK(link->clientSide.value().find("FILE ") == std::string::npos);
+    for (int turn = 0; turn < 100 && streamed.find("DONE name=tree/b ") == std::string::npos;
+         ++turn) {
+        link->clock.advance(twine::Duration(0));
+        streamed = link->clientSide.value();
+    }
+    // The offer goes out once the file's bytes and its DONE are out.
+    std::size_t done = streamed.find("DONE name=tree/b ");
+    REQUIRE(done != std::string::npos);
+    CHECK(streamed.find("FILE ", done) != std::string::npos);
+    CHECK(streamed.find("FILE ") > done);
+    link->close();
+}
+
+TEST_CASE("a receiver refuses offers beyond the window") {
+    TempDir root;
+    auto link = authenticatedServer(root.path);
+    std::string offers;
+    for (std::size_t i = 0; i <= ft::TransferProtocol::window; ++i) {
+        offers += "FILE name=f" + std::to_string(i) + " size=1 mode=644 mtime=0\n";
+    }
+    link->server->dataReceived(offers);
+    std::string answers = link->serverSide.value();
+    CHECK(countLines(answers, "RESUME ") == ft::TransferProtocol::window);
+    CHECK(answers.find("ERROR code=unexpected") != std::string::npos);
+    CHECK(link->serverSide.disconnecting());
+    link->server->connectionLost(twine::ConnectionLost());
+    CHECK(fs::is_empty(root.path));  // accepted offers with no data leave no partials
+}
+
+TEST_CASE("data must come in the order the files were accepted") {
+    TempDir root;
+    auto link = authenticatedServer(root.path);
+    link->server->dataReceived(
+        "FILE name=a size=1 mode=644 mtime=0\nFILE name=b size=1 mode=644 mtime=0\n"
+        "DATA name=b offset=0 length=1\n");
+    CHECK(link->serverSide.value().find("ERROR code=unexpected") != std::string::npos);
+    CHECK(link->serverSide.disconnecting());
+}
+
+TEST_CASE("pipelined files are answered in order and each is verified") {
+    TempDir root;
+    auto link = authenticatedServer(root.path);
+    std::string input;
+    for (const std::string name : {"a", "b", "c"}) {
+        input += "FILE name=" + name + " size=3 mode=644 mtime=0\n";
+    }
+    for (const std::string name : {"a", "b", "c"}) {
+        std::string content = name + name + name;
+        std::string digest = name == "b" ? ft::toHex(std::string(16, 'x')) : hexDigestOf(content);
+        input += "DATA name=" + name + " offset=0 length=3\n" + content + "DONE name=" + name +
+                 " xxh128=" + digest + "\n";
+    }
+    link->server->dataReceived(input);
+    std::string answers = link->serverSide.value();
+    CHECK(answers.find("OK name=a") < answers.find("ERROR name=b code=hash-mismatch"));
+    CHECK(answers.find("ERROR name=b code=hash-mismatch") < answers.find("OK name=c"));
+    CHECK(readFile(root.path / "a") == "aaa");
+    CHECK(readFile(root.path / "c") == "ccc");
+    CHECK_FALSE(fs::exists(root.path / "b"));
+    CHECK_FALSE(link->serverSide.disconnecting());
+}
+
+TEST_CASE("a file that arrived whole is put in place even if the connection goes before its OK") {
+    TempDir root;
+    PostedCalls loop;
+    auto link = authenticatedServer(root.path);
+    link->server->setWriteBehind(loop.post(), smallBuffers);  // commits on a worker thread
+    link->server->dataReceived(offerAndData("f", "abc") + "abc" +
+                               "DONE name=f xxh128=" + hexDigestOf("abc") + "\n");
+    link->server->connectionLost(twine::ConnectionLost());
+    CHECK(readFile(root.path / "f") == "abc");
+    CHECK_FALSE(fs::exists(root.path / ".f.part"));
+    CHECK(link->serverEvents.finished == std::vector<std::string>{"f"});
+    loop.runPending();
 }
