@@ -53,6 +53,8 @@ struct Options {
     bool quiet = false;
     bool insecurePlaintext = false;
     unsigned retries = 5;
+    bool checksum = false;
+    bool dryRun = false;
     std::optional<std::size_t> workers;
 };
 
@@ -202,15 +204,22 @@ int runClient(const Options& options, Job job) {
     return display.summarise();
 }
 
+ft::Offering offeringOf(const Options& options) {
+    ft::Offering offering;
+    offering.checksum = options.checksum;
+    offering.dryRun = options.dryRun;
+    return offering;
+}
+
 int send(const Options& options) {
-    return runClient(options, ft::TransferClient::Push{options.paths});
+    return runClient(options, ft::TransferClient::Push{options.paths, offeringOf(options)});
 }
 
 int fetch(const Options& options) {
     ft::ReceiveRoot::Options policy;
     policy.allowOverwrite = options.allowOverwrite;
     auto into = std::make_shared<ft::ReceiveRoot>(options.outDir, policy);
-    return runClient(options, ft::TransferClient::Fetch{options.paths, into});
+    return runClient(options, ft::TransferClient::Fetch{options.paths, into, offeringOf(options)});
 }
 
 void addCommon(CLI::App* command, Options& options) {
@@ -219,6 +228,15 @@ void addCommon(CLI::App* command, Options& options) {
     command->add_flag("--insecure-plaintext", options.insecurePlaintext,
                       "no TLS on tcp:/unix: (both ends must say so): anyone on the path can "
                       "read and change the files");
+}
+
+// What send and fetch share besides the common options.
+void addClientOptions(CLI::App* command, Options& options) {
+    command->add_flag("-c,--checksum", options.checksum,
+                      "compare contents (XXH3-128), not size and mtime, to find files that are "
+                      "up to date (reads every file on both ends)");
+    command->add_flag("-n,--dry-run", options.dryRun,
+                      "only print what would be transferred; nothing is written");
 }
 
 void addRetries(CLI::App* command, Options& options) {
@@ -263,6 +281,7 @@ int main(int argc, char** argv) {
     sendCommand->add_option("--to", options.endpoint, "server endpoint, e.g. tcp:host=h:port=9000")
         ->required();
     addCommon(sendCommand, options);
+    addClientOptions(sendCommand, options);
     addRetries(sendCommand, options);
 
     CLI::App* fetchCommand =
@@ -272,6 +291,7 @@ int main(int argc, char** argv) {
     fetchCommand->add_option("-o,--output", options.outDir, "where to put them (default .)");
     fetchCommand->add_flag("--allow-overwrite", options.allowOverwrite, "replace existing files");
     addCommon(fetchCommand, options);
+    addClientOptions(fetchCommand, options);
     addRetries(fetchCommand, options);
 
     CLI11_PARSE(app, argc, argv);

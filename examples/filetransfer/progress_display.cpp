@@ -90,6 +90,15 @@ void ProgressDisplay::fileUpToDate(const FileInfo& info) {
     std::fprintf(stderr, "up to date %s\n", info.name.c_str());
 }
 
+void ProgressDisplay::wouldTransfer(const FileInfo& info) {
+    ++wouldMove_;
+    wouldBytes_ += info.size;
+    if (quiet_) return;
+    clearBar();
+    std::fprintf(stderr, "would transfer %s (%s)\n", info.name.c_str(),
+                 humanBytes(static_cast<double>(info.size)).c_str());
+}
+
 void ProgressDisplay::directoryMade(const FileInfo& info) {
     if (quiet_ || terminal_) return;
     std::fprintf(stderr, "directory %s\n", info.name.c_str());
@@ -140,6 +149,10 @@ int ProgressDisplay::summarise() {
             humanBytes(static_cast<double>(moved_)).c_str(),
             static_cast<unsigned long long>(resumed_), elapsed,
             humanBytes(elapsed > 0 ? static_cast<double>(moved_) / elapsed : 0).c_str());
+        if (wouldMove_ > 0) {
+            std::printf("dry run: %d files would be transferred (%s); nothing was written\n",
+                        wouldMove_, humanBytes(static_cast<double>(wouldBytes_)).c_str());
+        }
         std::fflush(stdout);
     }
     return ok ? 0 : 1;

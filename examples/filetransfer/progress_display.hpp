@@ -22,6 +22,7 @@ public:
     void fileProgress(const FileInfo& info, std::uint64_t done) override;
     void fileFinished(const FileInfo& info, std::uint64_t moved) override;
     void fileUpToDate(const FileInfo& info) override;
+    void wouldTransfer(const FileInfo& info) override;
     void directoryMade(const FileInfo& info) override;
     void fileFailed(const std::string& name, const std::string& code,
                     const std::string& message) override;
@@ -52,6 +53,8 @@ private:
     int verified_ = 0;
     int upToDate_ = 0;
     int failed_ = 0;
+    int wouldMove_ = 0;
+    std::uint64_t wouldBytes_ = 0;
     std::uint64_t moved_ = 0;
     std::uint64_t resumed_ = 0;
     std::uint64_t totalSize_ = 0;

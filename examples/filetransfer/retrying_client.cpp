@@ -60,6 +60,10 @@ public:
         // Delivered by an earlier attempt of this run: counted there.
         if (owner_.delivered_.count(info.name) == 0) owner_.display_.fileUpToDate(info);
     }
+    void wouldTransfer(const ft::FileInfo& info) override {
+        progressed = true;
+        owner_.display_.wouldTransfer(info);
+    }
     void directoryMade(const ft::FileInfo& info) override { owner_.display_.directoryMade(info); }
     void fileFailed(const std::string& name, const std::string& code,
                     const std::string& message) override {

@@ -17,6 +17,12 @@ struct FileInfo {
     std::int64_t mtime = 0;
     /// A DIR message rather than a FILE one.
     bool directory = false;
+    /// With --checksum: the XXH3-128 digest (raw, 16 bytes) of the whole
+    /// file, so the receiver compares contents instead of size and mtime.
+    /// Empty otherwise.
+    std::string digest;
+    /// With --dry-run: the receiver only says what it would do.
+    bool dryRun = false;
 };
 
 }  // namespace twine::filetransfer

@@ -16,6 +16,8 @@ struct OutgoingEntry {
     FileInfo info;
     /// Opens the file for reading; throws TransferError.
     std::function<UniqueFd()> open;
+    /// Offer the file's digest (--checksum).
+    bool checksum = false;
 };
 
 /// Lists what sending `path` means: the file itself, or a directory and

@@ -122,6 +122,29 @@ void ReceiveRoot::release(const std::string& name) {
     for (auto& released : ready) released();
 }
 
+void ReceiveRoot::check(const FileInfo& info) const {
+    SafeName name(info.name);
+    if (info.size > options_.maxSize) {
+        throw TransferError(code::tooLarge, "'" + name.str() + "' is " + std::to_string(info.size) +
+                                                " bytes, over the " +
+                                                std::to_string(options_.maxSize) + " byte limit");
+    }
+    if (receiving(name.str())) {
+        throw TransferError(code::busy, "'" + name.str() + "' is being received already");
+    }
+    UniqueFd directory;
+    try {
+        directory = dir_.openParent(name, false);
+    } catch (const TransferError& error) {
+        if (error.code() == code::notFound) return;  // would be made
+        throw;
+    }
+    if (!options_.allowOverwrite && exists(directory.get(), name.leaf())) {
+        throw TransferError(code::exists, "'" + name.str() + "' exists (overwrite not allowed)");
+    }
+    checkFreeSpace(directory.get(), name.str(), info.size);
+}
+
 bool ReceiveRoot::upToDate(const FileInfo& info) const {
     SafeName name(info.name);
     UniqueFd directory;
@@ -134,8 +157,33 @@ bool ReceiveRoot::upToDate(const FileInfo& info) const {
     if (::fstatat(directory.get(), name.leaf().c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
         return false;
     }
-    return S_ISREG(st.st_mode) && static_cast<std::uint64_t>(st.st_size) == info.size &&
-           static_cast<std::int64_t>(st.st_mtim.tv_sec) == static_cast<std::int64_t>(info.mtime);
+    if (!S_ISREG(st.st_mode) || static_cast<std::uint64_t>(st.st_size) != info.size) return false;
+    if (info.digest.empty()) {
+        return static_cast<std::int64_t>(st.st_mtim.tv_sec) ==
+               static_cast<std::int64_t>(info.mtime);
+    }
+    return sameContents(directory.get(), name, info);
+}
+
+// --checksum: the contents decide. A match is brought up to the offer's
+// mode and mtime, as a transfer would have left it, so the next quick
+// check (without --checksum) finds it up to date too.
+bool ReceiveRoot::sameContents(int directory, const SafeName& name, const FileInfo& info) const {
+    UniqueFd file(::openat(directory, name.leaf().c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
+    if (!file) return false;
+    FileDigest digest;
+    try {
+        digest.updateFromFile(file.get(), info.size);
+    } catch (const TransferError&) {
+        return false;  // shorter than it was a moment ago: changed
+    }
+    if (digest.digest() != info.digest) return false;
+    if (!info.dryRun) {
+        ::fchmod(file.get(), info.mode & 0777);
+        struct timespec times[2] = {{0, UTIME_OMIT}, {static_cast<time_t>(info.mtime), 0}};
+        ::futimens(file.get(), times);
+    }
+    return true;
 }
 
 void ReceiveRoot::makeDirectory(const FileInfo& info) {

@@ -47,8 +47,14 @@ public:
     std::unique_ptr<IncomingFile> begin(const FileInfo& info);
     /// True if `info`'s name already holds a regular file of its size and
     /// mtime (seconds), as rsync's quick check: it need not be sent again.
+    /// With `info.digest` (--checksum) the size and the contents' digest
+    /// are compared instead, and a match takes the offer's mode and mtime.
     /// Throws TransferError for a bad name.
     bool upToDate(const FileInfo& info) const;
+    /// What begin() would refuse, without claiming, creating or changing
+    /// anything (--dry-run): throws the TransferError begin() would. A
+    /// missing parent directory is not an error: it would be made.
+    void check(const FileInfo& info) const;
     /// Creates a directory announced by DIR (mode applied, existing is fine).
     void makeDirectory(const FileInfo& info);
 
@@ -75,6 +81,8 @@ private:
     friend class IncomingFile;
     /// begin() once the name is claimed: the files and the space.
     std::unique_ptr<IncomingFile> open(SafeName name, const FileInfo& info);
+    /// upToDate() with --checksum: compares the digest of the file held.
+    bool sameContents(int directory, const SafeName& name, const FileInfo& info) const;
     /// Marks `name` as being received; throws TransferError "busy" if it is.
     void claim(const std::string& name);
     void release(const std::string& name);

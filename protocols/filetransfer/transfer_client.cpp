@@ -6,11 +6,13 @@ namespace twine::filetransfer {
 TransferClient::TransferClient(Push job, std::string token, ReactorTime& time,
                                TransferObserver& observer)
     : TransferProtocol(Role::client, std::move(token), time, observer),
-      paths_(std::move(job.paths)) {}
+      paths_(std::move(job.paths)),
+      offering_(job.offering) {}
 
 TransferClient::TransferClient(Fetch job, std::string token, ReactorTime& time,
                                TransferObserver& observer)
     : TransferProtocol(Role::client, std::move(token), time, observer),
+      offering_(job.offering),
       names_(job.names.begin(), job.names.end()),
       fetching_(true) {
     setReceiveRoot(std::move(job.into));
@@ -30,7 +32,7 @@ void TransferClient::authenticated() {
             observer().fileFailed(path, error.code(), error.what());
         }
     }
-    queueOutgoing(std::move(entries));
+    queueOutgoing(std::move(entries), offering_);
 }
 
 void TransferClient::outgoingDrained() {
@@ -47,7 +49,11 @@ void TransferClient::fetchNext() {
             observer().fileFailed(name, error.code(), error.what());
             continue;
         }
-        send(Message("GET").set("name", name));
+        Message get("GET");
+        get.set("name", name);
+        if (offering_.checksum) get.set("checksum", 1);
+        if (offering_.dryRun) get.set("dry-run", 1);
+        send(get);
         return;
     }
     asked_.reset();

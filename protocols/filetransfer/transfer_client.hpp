@@ -18,11 +18,13 @@ public:
     /// twine-ft send: push local files and directory trees.
     struct Push {
         std::vector<std::string> paths;  ///< Local paths, each a file or a directory.
+        Offering offering{};             ///< --checksum, --dry-run.
     };
     /// twine-ft fetch: get names from the server's root.
     struct Fetch {
         std::vector<std::string> names;     ///< Names under the server's root.
         std::shared_ptr<ReceiveRoot> into;  ///< Where they are written.
+        Offering offering{};                ///< Asked of the server: --checksum, --dry-run.
     };
 
     /// A client for one job, authenticating with `token`. `time` and
@@ -48,6 +50,7 @@ private:
     void bye();
 
     std::vector<std::string> paths_;
+    Offering offering_;
     std::deque<std::string> names_;
     std::optional<SafeName> asked_;
     bool fetching_ = false;

@@ -35,7 +35,10 @@ public:
     }
     /// The receiver's copy already matched (size and mtime): nothing moved.
     virtual void fileUpToDate(const FileInfo& info) { (void)info; }
-    /// A directory was created on the receiving side.
+    /// A dry run: the receiver would take this file (nothing moved).
+    virtual void wouldTransfer(const FileInfo& info) { (void)info; }
+    /// A directory was created on the receiving side (in a dry run: exists
+    /// or would be made).
     virtual void directoryMade(const FileInfo& info) { (void)info; }
     /// One file failed; `code` is a PROTOCOL.md error code.
     virtual void fileFailed(const std::string& name, const std::string& code,

@@ -48,6 +48,13 @@ std::string formatMode(std::uint32_t mode) {
     return text;
 }
 
+// --checksum: the whole file's digest, offered with it.
+std::string digestOfFile(int fd, std::uint64_t size) {
+    FileDigest digest;
+    digest.updateFromFile(fd, size);
+    return digest.digest();
+}
+
 }  // namespace
 
 FileInfo fileInfoFrom(const Message& message) {
@@ -57,6 +64,10 @@ FileInfo fileInfoFrom(const Message& message) {
     info.size = info.directory ? 0 : message.getNumber("size");
     info.mode = parseMode(message.get("mode"));
     info.mtime = static_cast<std::int64_t>(message.getNumber("mtime"));
+    if (!info.directory && message.has(FileDigest::field)) {
+        info.digest = message.getHex(FileDigest::field, FileDigest::size);
+    }
+    info.dryRun = message.has("dry-run");
     return info;
 }
 
@@ -66,6 +77,8 @@ Message offerFor(const FileInfo& info) {
     if (!info.directory) message.set("size", info.size);
     message.set("mode", formatMode(info.mode));
     message.set("mtime", static_cast<std::uint64_t>(info.mtime < 0 ? 0 : info.mtime));
+    if (!info.digest.empty()) message.set(std::string(FileDigest::field), toHex(info.digest));
+    if (info.dryRun) message.set("dry-run", 1);
     return message;
 }
 
@@ -237,7 +250,7 @@ void TransferProtocol::onError(const Message& message) {
 
 // --- Sending side --------------------------------------------------------
 
-void TransferProtocol::queueOutgoing(std::vector<OutgoingEntry> entries) {
+void TransferProtocol::queueOutgoing(std::vector<OutgoingEntry> entries, Offering offering) {
     std::uint64_t files = 0;
     std::uint64_t bytes = 0;
     for (const auto& entry : entries) {
@@ -246,7 +259,11 @@ void TransferProtocol::queueOutgoing(std::vector<OutgoingEntry> entries) {
         bytes += entry.info.size;
     }
     if (files > 0) observer_.transferPlanned(files, bytes);
-    for (auto& entry : entries) outgoing_.push_back(std::move(entry));
+    for (auto& entry : entries) {
+        entry.info.dryRun = offering.dryRun;
+        entry.checksum = offering.checksum;
+        outgoing_.push_back(std::move(entry));
+    }
     sendNext();
 }
 
@@ -272,6 +289,7 @@ bool TransferProtocol::offerNext() {
             next->fd = next->entry.open();
             struct stat st {};
             if (::fstat(next->fd.get(), &st) == 0) info.size = st.st_size;
+            if (next->entry.checksum) info.digest = digestOfFile(next->fd.get(), info.size);
         }
     } catch (const TransferError& error) {
         observer_.fileFailed(info.name, error.code(), error.what());
@@ -377,15 +395,20 @@ void TransferProtocol::onSame(const Message& message) {
 void TransferProtocol::onResult(const Message& message) {
     const std::string& name = message.get("name");
     auto file = inFlightNamed(name);
+    // A directory, or a dry run's file, is answered as offered.
+    const bool atOnce =
+        file != inFlight_.end() && ((*file)->entry.info.directory || (*file)->entry.info.dryRun);
     if (file == inFlight_.end() ||
-        (*file)->stage !=
-            ((*file)->entry.info.directory ? Sending::Stage::offered : Sending::Stage::answered)) {
+        (*file)->stage != (atOnce ? Sending::Stage::offered : Sending::Stage::answered)) {
         unexpected("OK for '" + name + "'");
     }
-    if ((*file)->entry.info.directory) {
-        observer_.directoryMade((*file)->entry.info);
+    const FileInfo& info = (*file)->entry.info;
+    if (info.directory) {
+        observer_.directoryMade(info);
+    } else if (info.dryRun) {
+        observer_.wouldTransfer(info);
     } else {
-        observer_.fileFinished((*file)->entry.info, (*file)->moved);
+        observer_.fileFinished(info, (*file)->moved);
     }
     answered(file);
     sendNext();
@@ -416,6 +439,12 @@ void TransferProtocol::onFile(const Message& message) {
             observer_.fileUpToDate(info);
             return;
         }
+        if (info.dryRun) {
+            receiveRoot_->check(info);
+            send(Message("OK").set("name", info.name));
+            observer_.wouldTransfer(info);
+            return;
+        }
         accepted_.push_back(receiveRoot_->begin(info));
     } catch (const TransferError& error) {
         sendFileError(info.name, error.code(), error.what());
@@ -434,7 +463,7 @@ void TransferProtocol::onDirectory(const Message& message) {
     FileInfo info = fileInfoFrom(message);
     try {
         checkOffer(info);
-        receiveRoot_->makeDirectory(info);
+        if (!info.dryRun) receiveRoot_->makeDirectory(info);
     } catch (const TransferError& error) {
         sendFileError(info.name, error.code(), error.what());
         observer_.fileFailed(info.name, error.code(), error.what());

@@ -25,6 +25,15 @@ class ReactorTime;
 
 namespace twine::filetransfer {
 
+/// How the sending side offers files (twine-ft's --checksum, --dry-run).
+struct Offering {
+    /// Offers each file's digest: the receiver compares contents, not size
+    /// and mtime (the sender reads every file first).
+    bool checksum = false;
+    /// Asks the receiver only what it would do; nothing is written.
+    bool dryRun = false;
+};
+
 /// What the client and the server protocols share (PROTOCOL.md): control
 /// messages as lines, the HELLO / AUTH / WELCOME handshake, and the two
 /// halves of moving a file — the sending side (FILE, DATA + raw bytes, DONE)
@@ -36,7 +45,7 @@ public:
     /// already has, and XXH3-128 file digests.
     static constexpr int version = 2;
     /// What HELLO's `caps` lists.
-    static constexpr const char* capabilities = "resume,tree,xxh128,same";
+    static constexpr const char* capabilities = "resume,tree,xxh128,same,window,checksum,dry-run";
     /// A peer must complete the handshake within this time, so a silent
     /// connection cannot hold a server slot forever.
     static constexpr std::chrono::seconds handshakeTimeout{30};
@@ -89,8 +98,8 @@ protected:
 
     // The sending side.
     /// Sends `entries` in order, after any already queued, up to `window`
-    /// of them offered at a time.
-    void queueOutgoing(std::vector<OutgoingEntry> entries);
+    /// of them offered at a time, as `offering` says.
+    void queueOutgoing(std::vector<OutgoingEntry> entries, Offering offering = {});
     /// Everything queued was sent and answered.
     virtual void outgoingDrained() {}
     /// True while files are being sent or more are queued.

@@ -104,7 +104,10 @@ void TransferServer::handleMessage(const Message& message) {
         return;
     }
     fetching_ = name;
-    queueOutgoing(std::move(entries));
+    Offering offering;
+    offering.checksum = message.has("checksum");
+    offering.dryRun = message.has("dry-run");
+    queueOutgoing(std::move(entries), offering);
 }
 
 void TransferServer::outgoingDrained() {

@@ -63,6 +63,8 @@ struct Recorder : ft::TransferObserver {
         moved[info.name] = bytes;
     }
     void fileUpToDate(const ft::FileInfo& info) override { upToDate.push_back(info.name); }
+    std::vector<std::string> would;
+    void wouldTransfer(const ft::FileInfo& info) override { would.push_back(info.name); }
     void fileFailed(const std::string& name, const std::string& code, const std::string&) override {
         failed[name] = code;
     }
@@ -121,12 +123,14 @@ std::shared_ptr<ft::ReceiveRoot> rootAt(const fs::path& path, bool overwrite = f
 }
 
 std::unique_ptr<Link> pushLink(const fs::path& root, std::vector<std::string> paths,
-                               std::string clientToken = "token", bool overwrite = false) {
+                               std::string clientToken = "token", bool overwrite = false,
+                               ft::Offering offering = {}) {
     auto link = std::make_unique<Link>();
     link->server = std::make_unique<ft::TransferServer>(rootAt(root, overwrite), "token",
                                                         link->clock, link->serverEvents);
-    link->client = std::make_unique<ft::TransferClient>(
-        ft::TransferClient::Push{std::move(paths)}, clientToken, link->clock, link->clientEvents);
+    link->client =
+        std::make_unique<ft::TransferClient>(ft::TransferClient::Push{std::move(paths), offering},
+                                             clientToken, link->clock, link->clientEvents);
     link->connect();
     return link;
 }
@@ -699,4 +703,73 @@ TEST_CASE("a file that arrived whole is put in place even if the connection goes
     CHECK_FALSE(fs::exists(root.path / ".f.part"));
     CHECK(link->serverEvents.finished == std::vector<std::string>{"f"});
     loop.runPending();
+}
+
+TEST_CASE("a dry run reports what would move and writes nothing") {
+    TempDir local, remote;
+    fs::create_directory(local.path / "tree");
+    writeFile(local.path / "tree" / "same", "kept");
+    writeFile(local.path / "tree" / "new", "fresh");
+    setMtime(local.path / "tree" / "same", 1600000000);
+    fs::create_directory(remote.path / "tree");
+    writeFile(remote.path / "tree" / "same", "kept");
+    setMtime(remote.path / "tree" / "same", 1600000000);
+    ft::Offering dryRun;
+    dryRun.dryRun = true;
+    auto link = pushLink(remote.path, {(local.path / "tree").string()}, "token", false, dryRun);
+    link->pump();
+    CHECK(link->client->completed());
+    CHECK(link->clientEvents.upToDate == std::vector<std::string>{"tree/same"});
+    CHECK(link->clientEvents.would == std::vector<std::string>{"tree/new"});
+    CHECK(link->clientEvents.finished.empty());
+    CHECK_FALSE(fs::exists(remote.path / "tree" / "new"));
+    CHECK_FALSE(fs::exists(remote.path / "tree" / ".new.part"));
+    link->close();
+}
+
+TEST_CASE("a dry run reports the refusals a real run would meet") {
+    TempDir local, remote;
+    writeFile(local.path / "taken", "mine");
+    writeFile(remote.path / "taken", "theirs");
+    ft::Offering dryRun;
+    dryRun.dryRun = true;
+    auto link = pushLink(remote.path, {(local.path / "taken").string()}, "token", false, dryRun);
+    link->pump();
+    CHECK(link->clientEvents.failed["taken"] == "exists");
+    CHECK(readFile(remote.path / "taken") == "theirs");
+    link->close();
+}
+
+TEST_CASE("with --checksum, contents decide: same contents are up to date, changed ones are sent") {
+    TempDir local, remote;
+    writeFile(local.path / "same", "identical");
+    writeFile(local.path / "changed", "new text!");
+    setMtime(local.path / "same", 1700000000);
+    writeFile(remote.path / "same", "identical");     // another mtime
+    writeFile(remote.path / "changed", "old text!");  // same size and mtime
+    setMtime(local.path / "changed", 1600000000);
+    setMtime(remote.path / "changed", 1600000000);
+    ft::Offering checksum;
+    checksum.checksum = true;
+    auto link =
+        pushLink(remote.path, {(local.path / "same").string(), (local.path / "changed").string()},
+                 "token", true, checksum);
+    link->pump();
+    CHECK(link->client->completed());
+    CHECK(link->clientEvents.upToDate == std::vector<std::string>{"same"});
+    CHECK(link->clientEvents.finished == std::vector<std::string>{"changed"});
+    CHECK(readFile(remote.path / "changed") == "new text!");
+    // The kept copy took the sender's mtime, so a plain re-run finds it up to date.
+    struct stat st {};
+    REQUIRE(::stat((remote.path / "same").c_str(), &st) == 0);
+    CHECK(st.st_mtim.tv_sec == 1700000000);
+    link->close();
+}
+
+TEST_CASE("an offer with a malformed digest ends the session with bad-message") {
+    TempDir root;
+    auto link = authenticatedServer(root.path);
+    link->server->dataReceived("FILE name=f size=1 mode=644 mtime=0 xxh128=nothex\n");
+    CHECK(link->serverSide.value().find("ERROR code=bad-message") == 0);
+    CHECK(link->serverSide.disconnecting());
 }
