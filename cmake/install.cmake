@@ -38,5 +38,5 @@ set(CPACK_PACKAGING_INSTALL_PREFIX /usr)
 set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
 set(CPACK_DEBIAN_PACKAGE_SECTION libdevel)
 # What a program built against it needs: the libraries' headers and archives.
-set(CPACK_DEBIAN_PACKAGE_DEPENDS "libuv1-dev, libssl-dev (>= 3), pkg-config")
+set(CPACK_DEBIAN_PACKAGE_DEPENDS "libuv1-dev, libssl-dev (>= 3), libzstd-dev, pkg-config")
 include(CPack)

@@ -55,6 +55,7 @@ struct Options {
     unsigned retries = 5;
     bool checksum = false;
     bool dryRun = false;
+    bool compress = false;
     std::optional<std::size_t> workers;
 };
 
@@ -208,6 +209,7 @@ ft::Offering offeringOf(const Options& options) {
     ft::Offering offering;
     offering.checksum = options.checksum;
     offering.dryRun = options.dryRun;
+    offering.compress = options.compress;
     return offering;
 }
 
@@ -237,6 +239,9 @@ void addClientOptions(CLI::App* command, Options& options) {
                       "up to date (reads every file on both ends)");
     command->add_flag("-n,--dry-run", options.dryRun,
                       "only print what would be transferred; nothing is written");
+    command->add_flag("-z,--compress", options.compress,
+                      "compress file data with zstd (for slow links; files that do not shrink, "
+                      "such as archives and images, go as they are)");
 }
 
 void addRetries(CLI::App* command, Options& options) {

@@ -58,7 +58,7 @@ bool FileSender::startZeroCopy() {
     auto* reactor = dynamic_cast<Reactor*>(&time_);
     int socket = transport_.fileDescriptor();
     // The socket is ours only while nothing else is queued on it.
-    if (reactor == nullptr || socket < 0 || transport_.bufferSize() != 0 ||
+    if (reactor == nullptr || socket < 0 || encoder_ || transport_.bufferSize() != 0 ||
         remaining_ < zeroCopyMinimum) {
         return false;
     }
@@ -120,7 +120,7 @@ void FileSender::produce() {
         position_ += static_cast<std::uint64_t>(got);
         remaining_ -= static_cast<std::uint64_t>(got);
         sent_ += static_cast<std::uint64_t>(got);
-        transport_.write(std::move(chunk));
+        transport_.write(encoder_ ? encoder_(chunk) : std::move(chunk));
     }
     producing_ = false;
     if (stopped_) return;

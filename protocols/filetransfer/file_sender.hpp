@@ -52,6 +52,12 @@ public:
     FileSender(const FileSender&) = delete;
     FileSender& operator=(const FileSender&) = delete;
 
+    /// Turns each chunk read into what is written (--compress: a CHUNK
+    /// message and a zstd frame). Set before start(); no zero-copy then.
+    void setEncoder(std::function<std::string(std::string_view chunk)> encoder) {
+        encoder_ = std::move(encoder);
+    }
+
     /// Registers with the transport and starts writing.
     void start();
 
@@ -78,6 +84,7 @@ private:
     std::uint64_t sent_ = 0;
     FileDigest& hash_;
     Events events_;
+    std::function<std::string(std::string_view)> encoder_;
     DelayedCall more_;
     std::shared_ptr<ZeroCopyJob> job_;
     DelayedCall progressTimer_;

@@ -18,6 +18,8 @@ struct OutgoingEntry {
     std::function<UniqueFd()> open;
     /// Offer the file's digest (--checksum).
     bool checksum = false;
+    /// Send its data compressed if it shrinks (--compress).
+    bool compress = false;
 };
 
 /// Lists what sending `path` means: the file itself, or a directory and

@@ -53,6 +53,7 @@ void TransferClient::fetchNext() {
         get.set("name", name);
         if (offering_.checksum) get.set("checksum", 1);
         if (offering_.dryRun) get.set("dry-run", 1);
+        if (offering_.compress) get.set("compress", 1);
         send(get);
         return;
     }

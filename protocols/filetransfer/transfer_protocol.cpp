@@ -177,6 +177,7 @@ void TransferProtocol::dispatch(const Message& message) {
     if (verb == "DIR") return onDirectory(message);
     if (verb == "DATA") return onData(message);
     if (verb == "DONE") return onDone(message);
+    if (verb == "CHUNK") return onChunk(message);
     handleMessage(message);
 }
 
@@ -262,6 +263,7 @@ void TransferProtocol::queueOutgoing(std::vector<OutgoingEntry> entries, Offerin
     for (auto& entry : entries) {
         entry.info.dryRun = offering.dryRun;
         entry.checksum = offering.checksum;
+        entry.compress = offering.compress;
         outgoing_.push_back(std::move(entry));
     }
     sendNext();
@@ -340,10 +342,29 @@ void TransferProtocol::onResume(const Message& message) {
     streamNext();
 }
 
+// --compress, for this file: asked for, not of a compressed kind, and a
+// sample of it shrinks.
+bool TransferProtocol::compressing(const Sending& file) {
+    if (!file.entry.compress || !zstd_chunks::worthTrying(file.entry.info.name)) return false;
+    if (!compressor_) compressor_ = std::make_unique<zstd_chunks::Compressor>();
+    std::string sample(static_cast<std::size_t>(
+                           std::min<std::uint64_t>(64 * 1024, file.entry.info.size - file.offset)),
+                       '\0');
+    ssize_t got =
+        ::pread(file.fd.get(), sample.data(), sample.size(), static_cast<off_t>(file.offset));
+    if (got < 0) return false;  // the sender will report the read error
+    sample.resize(static_cast<std::size_t>(got));
+    return compressor_->pays(sample);
+}
+
 void TransferProtocol::startStreaming(Sending& file) {
     const FileInfo& info = file.entry.info;
     std::uint64_t length = info.size - file.offset;
-    send(Message("DATA").set("name", info.name).set("offset", file.offset).set("length", length));
+    const bool compress = compressing(file);
+    Message data("DATA");
+    data.set("name", info.name).set("offset", file.offset).set("length", length);
+    if (compress) data.set("encoding", "zstd");
+    send(data);
     observer_.fileStarted(info, file.offset, true);
     file.stage = Sending::Stage::streaming;
     streaming_ = &file;
@@ -366,6 +387,10 @@ void TransferProtocol::startStreaming(Sending& file) {
     };
     file.sender = std::make_unique<FileSender>(transport(), time_, file.fd.get(), file.offset,
                                                length, file.hash, std::move(events));
+    if (compress) {
+        file.sender->setEncoder(
+            [this](std::string_view chunk) { return compressor_->framed(chunk); });
+    }
     file.sender->start();
 }
 
@@ -485,6 +510,10 @@ void TransferProtocol::onData(const Message& message) {
     if (offset > incoming_->info().size || length != incoming_->info().size - offset) {
         throw TransferError(code::badMessage, "DATA range does not match the announced size");
     }
+    compressed_ = message.has("encoding");
+    if (compressed_ && message.get("encoding") != "zstd") {
+        throw TransferError(code::badMessage, "unknown encoding '" + message.get("encoding") + "'");
+    }
     try {
         incoming_->start(offset);
     } catch (const TransferError& error) {
@@ -495,7 +524,40 @@ void TransferProtocol::onData(const Message& message) {
     rawRemaining_ = length;
     rawMoved_ = 0;
     startWriter(length);
-    if (length > 0) setRawMode();
+    // Compressed, the data comes as CHUNK lines, each with its frame.
+    if (length > 0 && !compressed_) setRawMode();
+}
+
+void TransferProtocol::onChunk(const Message& message) {
+    if (!incoming_ || !compressed_ || rawRemaining_ == 0) {
+        unexpected("CHUNK");
+    }
+    std::uint64_t length = message.getNumber("length");
+    if (length == 0 || length > zstd_chunks::maxFrame()) {
+        throw TransferError(code::badMessage, "CHUNK length out of range");
+    }
+    if (!decompressor_) decompressor_ = std::make_unique<zstd_chunks::Decompressor>();
+    frameRemaining_ = length;
+    frame_.clear();
+    setRawMode();
+}
+
+void TransferProtocol::compressedDataReceived(std::string_view data) {
+    std::size_t take =
+        static_cast<std::size_t>(std::min<std::uint64_t>(frameRemaining_, data.size()));
+    frame_.append(data.substr(0, take));
+    frameRemaining_ -= take;
+    if (frameRemaining_ > 0) return;
+    std::string plain;
+    try {
+        plain = decompressor_->decompress(frame_, rawRemaining_);
+    } catch (const TransferError& error) {
+        failIncoming(error);
+        return;
+    }
+    frame_.clear();
+    store(plain);
+    if (incoming_) setLineMode(data.substr(take));
 }
 
 void TransferProtocol::startWriter(std::uint64_t length) {
@@ -531,24 +593,30 @@ void TransferProtocol::resumeAfterWriter() {
 
 void TransferProtocol::rawDataReceived(std::string_view data) {
     if (closing_ || !incoming_) return;
+    if (compressed_) return compressedDataReceived(data);
     std::size_t take =
         static_cast<std::size_t>(std::min<std::uint64_t>(rawRemaining_, data.size()));
+    store(data.substr(0, take));
+    if (incoming_ && rawRemaining_ == 0) setLineMode(data.substr(take));
+}
+
+// File bytes, as they came or decompressed, to the writer or the file.
+void TransferProtocol::store(std::string_view data) {
     try {
         if (writer_) {
-            writer_->write(data.substr(0, take));
+            writer_->write(data);
         } else {
-            incoming_->write(data.substr(0, take));
+            incoming_->write(data);
         }
     } catch (const TransferError& error) {
         failIncoming(error);
         return;
     }
-    rawRemaining_ -= take;
-    rawMoved_ += take;
+    rawRemaining_ -= data.size();
+    rawMoved_ += data.size();
     observer_.fileProgress(incoming_->info(), rawMoved_);
     // Paused, the rest of this read (DONE, say) waits in the line buffer.
     if (writer_ && writer_->full()) pauseForWriter();
-    if (rawRemaining_ == 0) setLineMode(data.substr(take));
 }
 
 void TransferProtocol::failIncoming(const TransferError& error) {
@@ -580,6 +648,7 @@ void TransferProtocol::onDone(const Message& message) {
         unexpected("DONE");
     }
     std::string digest = message.getHex(FileDigest::field, FileDigest::size);
+    compressed_ = false;
     if (writer_) {
         // Nothing more is read until the worker has written and verified
         // the file (its last megabyte or so): the next message is handled

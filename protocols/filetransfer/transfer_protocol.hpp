@@ -8,6 +8,7 @@
 #include <twine/protocols/filetransfer/transfer_error.hpp>
 #include <twine/protocols/filetransfer/transfer_observer.hpp>
 #include <twine/protocols/filetransfer/write_behind.hpp>
+#include <twine/protocols/filetransfer/zstd_chunks.hpp>
 #include <twine/protocols/line_receiver.hpp>
 
 #include <twine/core/delayed_call.hpp>
@@ -32,6 +33,8 @@ struct Offering {
     bool checksum = false;
     /// Asks the receiver only what it would do; nothing is written.
     bool dryRun = false;
+    /// Sends file data as zstd frames, except files that do not shrink.
+    bool compress = false;
 };
 
 /// What the client and the server protocols share (PROTOCOL.md): control
@@ -45,7 +48,8 @@ public:
     /// already has, and XXH3-128 file digests.
     static constexpr int version = 2;
     /// What HELLO's `caps` lists.
-    static constexpr const char* capabilities = "resume,tree,xxh128,same,window,checksum,dry-run";
+    static constexpr const char* capabilities =
+        "resume,tree,xxh128,same,window,checksum,dry-run,zstd";
     /// A peer must complete the handshake within this time, so a silent
     /// connection cannot hold a server slot forever.
     static constexpr std::chrono::seconds handshakeTimeout{30};
@@ -145,6 +149,10 @@ private:
     void onDirectory(const Message& message);
     void onData(const Message& message);
     void onDone(const Message& message);
+    void onChunk(const Message& message);
+    void compressedDataReceived(std::string_view data);
+    void store(std::string_view data);
+    bool compressing(const Sending& file);
     void startWriter(std::uint64_t length);
     void pauseForWriter();
     void resumeAfterWriter();
@@ -181,6 +189,12 @@ private:
     // Verified files being made durable; made when the first one is.
     std::unique_ptr<CommitQueue> commits_;
     std::uint64_t rawRemaining_ = 0;
+    // --compress: the file's data comes as CHUNKs; the frame being read.
+    bool compressed_ = false;
+    std::uint64_t frameRemaining_ = 0;
+    std::string frame_;
+    std::unique_ptr<zstd_chunks::Decompressor> decompressor_;
+    std::unique_ptr<zstd_chunks::Compressor> compressor_;
     std::uint64_t rawMoved_ = 0;
     WriteBehind::Post post_;
     WriteBehind::Options writeOptions_;

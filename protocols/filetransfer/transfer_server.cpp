@@ -107,6 +107,7 @@ void TransferServer::handleMessage(const Message& message) {
     Offering offering;
     offering.checksum = message.has("checksum");
     offering.dryRun = message.has("dry-run");
+    offering.compress = message.has("compress");
     queueOutgoing(std::move(entries), offering);
 }
 

@@ -4,6 +4,7 @@
 #include <twine/protocols/filetransfer/message.hpp>
 #include <twine/protocols/filetransfer/transfer_client.hpp>
 #include <twine/protocols/filetransfer/transfer_server.hpp>
+#include <twine/protocols/filetransfer/zstd_chunks.hpp>
 #include <twine/transports/string_transport.hpp>
 
 #include <doctest/doctest.h>
@@ -772,4 +773,95 @@ TEST_CASE("an offer with a malformed digest ends the session with bad-message") 
     link->server->dataReceived("FILE name=f size=1 mode=644 mtime=0 xxh128=nothex\n");
     CHECK(link->serverSide.value().find("ERROR code=bad-message") == 0);
     CHECK(link->serverSide.disconnecting());
+}
+
+namespace {
+
+// Pumps a link to its end, returning every byte the client sent.
+std::string pumpRecordingClient(Link& link) {
+    std::string wire;
+    for (int round = 0; round < 100000; ++round) {
+        link.clock.advance(twine::Duration(0));
+        std::string toServer = link.clientSide.value();
+        std::string toClient = link.serverSide.value();
+        link.clientSide.clear();
+        link.serverSide.clear();
+        if (toServer.empty() && toClient.empty() && !link.callDue()) break;
+        wire += toServer;
+        if (!toServer.empty()) link.server->dataReceived(toServer);
+        if (!toClient.empty()) link.client->dataReceived(toClient);
+        if (link.clientSide.disconnecting() && link.serverSide.disconnecting()) break;
+    }
+    return wire;
+}
+
+std::string compressibleText(std::size_t size) {
+    std::string text;
+    for (int line = 0; text.size() < size; ++line) {
+        text += "#define TWINE_EXAMPLE_" + std::to_string(line) + " " + std::to_string(line * 7) +
+                "  /* a header line */\n";
+    }
+    text.resize(size);
+    return text;
+}
+
+ft::Offering compressed() {
+    ft::Offering offering;
+    offering.compress = true;
+    return offering;
+}
+
+}  // namespace
+
+TEST_CASE(
+    "--compress sends a compressible file as zstd chunks, far smaller, and it arrives whole") {
+    TempDir local, remote;
+    std::string text = compressibleText(3 * 1024 * 1024 + 11);
+    writeFile(local.path / "big.h", text);
+    auto link =
+        pushLink(remote.path, {(local.path / "big.h").string()}, "token", false, compressed());
+    std::string wire = pumpRecordingClient(*link);
+    CHECK(link->client->completed());
+    CHECK(readFile(remote.path / "big.h") == text);
+    CHECK(wire.find("encoding=zstd") != std::string::npos);
+    CHECK(wire.size() * 4 < text.size());
+    link->close();
+}
+
+TEST_CASE("--compress leaves data that does not shrink as it is") {
+    TempDir local, remote;
+    std::string noise = randomish(500000);
+    writeFile(local.path / "noise.bin", noise);
+    writeFile(local.path / "photo.jpg", compressibleText(100000));  // trusted by its name
+    auto link = pushLink(remote.path,
+                         {(local.path / "noise.bin").string(), (local.path / "photo.jpg").string()},
+                         "token", false, compressed());
+    std::string wire = pumpRecordingClient(*link);
+    CHECK(link->client->completed());
+    CHECK(wire.find("encoding=") == std::string::npos);
+    CHECK(readFile(remote.path / "noise.bin") == noise);
+    link->close();
+}
+
+TEST_CASE("hostile compressed data gives a clear error and a closed connection") {
+    TempDir root;
+    auto check = [&](const std::string& chunks, const std::string& code) {
+        auto link = authenticatedServer(root.path);
+        link->server->dataReceived(
+            "FILE name=z size=10 mode=644 mtime=0\nDATA name=z offset=0 length=10 encoding=zstd\n" +
+            chunks);
+        CHECK(link->serverSide.value().find("code=" + code) != std::string::npos);
+        CHECK(link->serverSide.disconnecting());
+        link->server->connectionLost(twine::ConnectionLost());
+    };
+    ft::zstd_chunks::Compressor compressor;
+    check("CHUNK length=99999999\n", "bad-message");                // over any frame's bound
+    check("CHUNK length=5\nnot a frame", "bad-message");            // not zstd
+    check(compressor.framed(std::string(11, 'x')), "bad-message");  // more than announced
+    check(compressor.framed("abc") + compressor.framed(std::string(100, 'y')), "bad-message");
+    auto link = authenticatedServer(root.path);
+    link->server->dataReceived(
+        "FILE name=u size=1 mode=644 mtime=0\n"
+        "DATA name=u offset=0 length=1 encoding=lzma\n");
+    CHECK(link->serverSide.value().find("code=bad-message") != std::string::npos);
 }
