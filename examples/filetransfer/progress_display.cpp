@@ -15,6 +15,38 @@ double ProgressDisplay::since(Clock::time_point start) const {
     return std::chrono::duration<double>(Clock::now() - start).count();
 }
 
+void ProgressDisplay::transferPlanned(std::uint64_t files, std::uint64_t bytes) {
+    if (planned_) return;
+    planned_ = true;
+    plannedFiles_ = files;
+    plannedBytes_ = bytes;
+}
+
+OverallProgress ProgressDisplay::overall(std::uint64_t current) const {
+    OverallProgress progress;
+    progress.filesDone = filesDone_;
+    progress.filesTotal = plannedFiles_;
+    progress.bytesDone = bytesDone_ + current;
+    progress.bytesTotal = plannedBytes_;
+    progress.bytesMoved = moved_ + (current > offset_ ? current - offset_ : 0);
+    progress.elapsed = since(begun_);
+    return progress;
+}
+
+void ProgressDisplay::fileDone(std::uint64_t size) {
+    ++filesDone_;
+    bytesDone_ += size;
+    logOverall(filesDone_ == plannedFiles_);
+}
+
+// Without a terminal (a log), a tree's progress every few seconds.
+void ProgressDisplay::logOverall(bool force) {
+    if (quiet_ || terminal_ || !tree()) return;
+    if (!force && Clock::now() - lastLogged_ < std::chrono::seconds(5)) return;
+    lastLogged_ = Clock::now();
+    std::fprintf(stderr, "progress: %s\n", overall(0).line().c_str());
+}
+
 void ProgressDisplay::fileStarted(const FileInfo& info, std::uint64_t offset, bool sending) {
     fileBegun_ = Clock::now();
     lastDraw_ = Clock::time_point{};
@@ -52,10 +84,12 @@ void ProgressDisplay::drawBar(const FileInfo& info, std::uint64_t done, bool fin
     bar.resize(width, '-');
     std::string name =
         info.name.size() > 28 ? "..." + info.name.substr(info.name.size() - 25) : info.name;
-    std::fprintf(stderr, "\r\033[K%-28s [%s] %3.0f%% %10s %10s/s %s %s", name.c_str(), bar.c_str(),
-                 fraction * 100, humanBytes(static_cast<double>(at)).c_str(),
-                 humanBytes(rate).c_str(), final ? "in" : "ETA",
-                 humanDuration(final ? elapsed : eta).c_str());
+    // A tree's bar is led by the whole transfer's state.
+    std::string whole = tree() && !final ? "[" + overall(at).line() + "]  " : "";
+    std::fprintf(stderr, "\r\033[K%s%-28s [%s] %3.0f%% %10s %10s/s %s %s", whole.c_str(),
+                 name.c_str(), bar.c_str(), fraction * 100,
+                 humanBytes(static_cast<double>(at)).c_str(), humanBytes(rate).c_str(),
+                 final ? "in" : "ETA", humanDuration(final ? elapsed : eta).c_str());
     if (final) std::fputc('\n', stderr);
     barShown_ = !final;
     std::fflush(stderr);
@@ -72,6 +106,7 @@ void ProgressDisplay::fileFinished(const FileInfo& info, std::uint64_t moved) {
     moved_ += moved;
     resumed_ += offset_;
     totalSize_ += info.size;
+    fileDone(info.size);
     if (quiet_) return;
     if (terminal_) {
         drawBar(info, moved, true);
@@ -86,6 +121,7 @@ void ProgressDisplay::fileFinished(const FileInfo& info, std::uint64_t moved) {
 
 void ProgressDisplay::fileUpToDate(const FileInfo& info) {
     ++upToDate_;
+    fileDone(info.size);
     if (quiet_ || terminal_) return;
     std::fprintf(stderr, "up to date %s\n", info.name.c_str());
 }
@@ -107,6 +143,7 @@ void ProgressDisplay::directoryMade(const FileInfo& info) {
 void ProgressDisplay::fileFailed(const std::string& name, const std::string& code,
                                  const std::string& message) {
     ++failed_;
+    ++filesDone_;
     clearBar();
     std::fprintf(stderr, "twine-ft: error: %s: %s [%s]\n", name.c_str(), message.c_str(),
                  code.c_str());

@@ -1,5 +1,7 @@
 #pragma once
 
+#include "overall_progress.hpp"
+
 #include <twine/protocols/filetransfer/transfer_observer.hpp>
 
 #include <chrono>
@@ -10,14 +12,17 @@
 namespace twine_ft {
 
 /// Shows a client's transfer: on a terminal a live bar per file (bytes,
-/// percent, rate, ETA), otherwise one plain line per file; one error line
-/// per failure naming the file and the cause; a summary at the end.
+/// percent, rate, ETA), led for a tree by the whole transfer's files,
+/// percent and ETA; otherwise one plain line per file and, for a tree, an
+/// overall progress line every few seconds; one error line per failure
+/// naming the file and the cause; a summary at the end.
 class ProgressDisplay final : public twine::filetransfer::TransferObserver {
 public:
     using FileInfo = twine::filetransfer::FileInfo;
 
     ProgressDisplay(bool quiet, std::function<void()> onEnd);
 
+    void transferPlanned(std::uint64_t files, std::uint64_t bytes) override;
     void fileStarted(const FileInfo& info, std::uint64_t offset, bool sending) override;
     void fileProgress(const FileInfo& info, std::uint64_t done) override;
     void fileFinished(const FileInfo& info, std::uint64_t moved) override;
@@ -38,6 +43,11 @@ public:
 private:
     using Clock = std::chrono::steady_clock;
     void drawBar(const FileInfo& info, std::uint64_t done, bool final);
+    /// The whole transfer, `current` bytes of the file moving included.
+    OverallProgress overall(std::uint64_t current) const;
+    bool tree() const { return plannedFiles_ > 1; }
+    void fileDone(std::uint64_t size);
+    void logOverall(bool force);
     void clearBar();
     double since(Clock::time_point start) const;
 
@@ -58,6 +68,13 @@ private:
     std::uint64_t moved_ = 0;
     std::uint64_t resumed_ = 0;
     std::uint64_t totalSize_ = 0;
+    // The plan of the first session (a retry plans the same files again).
+    bool planned_ = false;
+    std::uint64_t plannedFiles_ = 0;
+    std::uint64_t plannedBytes_ = 0;
+    std::uint64_t filesDone_ = 0;
+    std::uint64_t bytesDone_ = 0;
+    Clock::time_point lastLogged_ = Clock::now();
     std::string sessionError_;
     bool ended_ = false;
 };

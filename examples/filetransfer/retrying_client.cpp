@@ -44,6 +44,9 @@ class RetryingClient::Attempt final : public ft::TransferObserver {
 public:
     explicit Attempt(RetryingClient& owner) : owner_(owner) {}
 
+    void transferPlanned(std::uint64_t files, std::uint64_t bytes) override {
+        owner_.display_.transferPlanned(files, bytes);  // the display keeps the first plan
+    }
     void fileStarted(const ft::FileInfo& info, std::uint64_t offset, bool sending) override {
         owner_.display_.fileStarted(info, offset, sending);
     }
