@@ -4,7 +4,9 @@
 # equal SHA-256; a sender and a receiver killed mid-way resume and re-send
 # less than the whole file; hostile names are refused with nothing written
 # outside the root; a full disk fails clearly at both ends with no final
-# file; a wrong token is refused; re-runs move only changed files.
+# file; a wrong token is refused; re-runs move only changed files; 10,000
+# small files arrive identical; --dry-run writes nothing; --checksum finds
+# changed contents; --compress puts far fewer bytes on the wire.
 #
 #   bash tests/system/ft_netns.sh BUILD_DIR      (as root)
 # TWINE_FT_QUICK=1 uses a 64 MiB file instead of 512 MiB.
@@ -159,6 +161,63 @@ grep -q "done: 1 verified, 4 up to date, 0 failed; $(stat -c %s "$R1/tree/f3") b
     "$WORK/rerun3.out" || fail "fetch re-run moved more than the changed file: $(cat "$WORK/rerun3.out")"
 (cd "$FETCHED" && sha256sum -c --quiet "$WORK/src.sums") || fail "the changed file was not replaced"
 pass "re-runs: an unchanged tree moves no data and exits 0; a changed file is refused (exists) or, with --allow-overwrite, the only one sent"
+stop_server
+
+# --- many small files, dry runs, --checksum, --compress -------------------
+SMALL_COUNT=10000
+mkdir -p "$SRC/small"
+head -c $((SMALL_COUNT * 4096)) /dev/urandom | split -d -b 4096 -a 5 - "$SRC/small/f"
+R3=$WORK/root3
+start_server "$R3" --allow-overwrite
+send_files "$WORK/small1.out" "$SRC/small" || fail "small files: $(tail -3 "$WORK/small1.out")"
+grep -q "done: $SMALL_COUNT verified" "$WORK/small1.out" || fail "small files: $(tail -3 "$WORK/small1.out")"
+diff -r "$SRC/small" "$R3/small" > /dev/null || fail "small files differ"
+pass "$SMALL_COUNT small files arrived identical"
+
+CHANGED=$SRC/small/f00042
+head -c 4096 /dev/urandom > "$CHANGED"
+touch -d @1700000000 "$CHANGED"
+send_files "$WORK/dry.out" --dry-run "$SRC/small" || fail "dry run: $(tail -3 "$WORK/dry.out")"
+grep -q "would transfer small/f00042 " "$WORK/dry.out" || fail "dry run: $(tail -3 "$WORK/dry.out")"
+grep -q "dry run: 1 files would be transferred" "$WORK/dry.out" || fail "dry run count"
+cmp -s "$CHANGED" "$R3/small/f00042" && fail "a dry run wrote the file"
+send_files "$WORK/small2.out" "$SRC/small" || fail "re-run: $(tail -3 "$WORK/small2.out")"
+grep -q "done: 1 verified, $((SMALL_COUNT - 1)) up to date, 0 failed; 4096 bytes sent" \
+    "$WORK/small2.out" || fail "re-run: $(tail -3 "$WORK/small2.out")"
+cmp -s "$CHANGED" "$R3/small/f00042" || fail "the changed file was not replaced"
+pass "--dry-run lists the one changed file and writes nothing; the real run sends only it"
+
+# The same size and mtime, other contents: only --checksum notices; new
+# mtimes alone are not a change to it.
+head -c 4096 /dev/urandom > "$CHANGED"
+touch -d @1700000000 "$CHANGED"
+touch -d @1600000000 "$SRC/small/f00007"
+send_files "$WORK/sum.out" --checksum "$SRC/small" || fail "checksum: $(tail -3 "$WORK/sum.out")"
+grep -q "done: 1 verified, $((SMALL_COUNT - 1)) up to date, 0 failed; 4096 bytes sent" \
+    "$WORK/sum.out" || fail "checksum: $(tail -3 "$WORK/sum.out")"
+cmp -s "$CHANGED" "$R3/small/f00042" || fail "--checksum did not send the changed contents"
+[[ $(stat -c %Y "$R3/small/f00007") == 1600000000 ]] || fail "--checksum kept the old mtime"
+pass "--checksum sends contents that changed under the same size and mtime, and nothing else"
+
+# tx_bytes of host A's veth.
+tx_bytes() { in_a cat "/sys/class/net/twfa$ID/statistics/tx_bytes"; }
+TEXT=$SRC/text
+mkdir -p "$TEXT"
+for i in $(seq 40); do
+    awk -v f="$i" 'BEGIN { for (j = 0; j < 3000; j++)
+        printf "#define TWINE_FT_%d_%d %d /* a header line, as in /usr/include */\n", f, j, j * f }' \
+        > "$TEXT/header-$i.h"
+done
+before=$(tx_bytes)
+send_files "$WORK/plain.out" "$TEXT" || fail "text tree: $(tail -3 "$WORK/plain.out")"
+plain=$(($(tx_bytes) - before))
+rm -rf "$R3/text"
+before=$(tx_bytes)
+send_files "$WORK/zstd.out" --compress "$TEXT" || fail "--compress: $(tail -3 "$WORK/zstd.out")"
+zstd=$(($(tx_bytes) - before))
+diff -r "$TEXT" "$R3/text" > /dev/null || fail "the compressed tree differs"
+((zstd * 3 < plain)) || fail "--compress sent $zstd bytes, plain $plain"
+pass "--compress: the text tree arrived identical in $zstd bytes on the wire instead of $plain"
 stop_server
 
 # --- the sender killed mid-way, then resumed -----------------------------
