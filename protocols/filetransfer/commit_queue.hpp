@@ -39,6 +39,8 @@ public:
     using Committed =
         std::function<void(std::unique_ptr<IncomingFile> file, const TransferError* error)>;
 
+    /// Reports through `committed`; with a `post`, commits on a worker
+    /// thread started at once.
     CommitQueue(Post post, Committed committed);
     /// Commits what was added (the files are whole and verified) and joins
     /// the worker; `committed` is not called any more.

@@ -55,6 +55,7 @@ public:
     Decompressor(const Decompressor&) = delete;
     Decompressor& operator=(const Decompressor&) = delete;
 
+    /// The file bytes `frame` holds (see the class comment for the checks).
     std::string decompress(std::string_view frame, std::uint64_t limit);
 
 private:
