@@ -20,45 +20,26 @@ REPEATS=${TWINE_FT_BENCH_REPEATS:-3}
 LIMIT=300  # seconds any one run may take
 [[ -x $FT ]] || { echo "no twine-ft in $BUILD"; exit 1; }
 for tool in nc iperf3; do command -v $tool > /dev/null || { echo "$tool is needed"; exit 1; }; done
-[[ -x /usr/bin/time ]] || apt-get install -y time > /dev/null
+# netns_up/down, rss, cpu, now, TIMED, warm_memory, wait_up, stop_timed
+# shellcheck source-path=SCRIPTDIR source=netns_lib.sh
+source "$(dirname "$0")/netns_lib.sh"
 
 if [[ ! -f $FILE || $(stat -c %s "$FILE") != "$SIZE" ]]; then
     echo "generating $FILE ($MIB MiB of random data)..."
     head -c "$SIZE" /dev/urandom > "$FILE.tmp" && mv "$FILE.tmp" "$FILE"
 fi
 
-ID=$$
-NS_A=twftb-a-$ID
-NS_B=twftb-b-$ID
 WORK=$(mktemp -d /tmp/twine-ft-bench.XXXXXX)
 cleanup() {
     jobs -p | xargs -r kill -9 2> /dev/null || true
-    ip netns del "$NS_A" 2> /dev/null || true
-    ip netns del "$NS_B" 2> /dev/null || true
+    netns_down
     rm -rf "$WORK"
 }
 trap cleanup EXIT
 
 HAVE_NS=0
-if [[ $(id -u) == 0 ]] && ip netns add "$NS_A" 2> /dev/null; then
-    ip netns add "$NS_B"
-    ip link add "twba$ID" type veth peer name "twbb$ID"
-    ip link set "twba$ID" netns "$NS_A"
-    ip link set "twbb$ID" netns "$NS_B"
-    ip netns exec "$NS_A" ip addr add 198.18.0.1/24 dev "twba$ID"
-    ip netns exec "$NS_B" ip addr add 198.18.0.2/24 dev "twbb$ID"
-    for ns in "$NS_A" "$NS_B"; do ip netns exec "$ns" ip link set lo up; done
-    ip netns exec "$NS_A" ip link set "twba$ID" up
-    ip netns exec "$NS_B" ip link set "twbb$ID" up
-    HAVE_NS=1
-fi
+netns_up twb && HAVE_NS=1
 
-# rss FILE: the peak RSS in MiB that /usr/bin/time -v wrote to FILE.
-rss() { awk '/Maximum resident/ { printf "%.1f", $6 / 1024 }' "$1"; }
-# cpu FILE: the user + system seconds that /usr/bin/time -v wrote to FILE.
-cpu() { awk '/User time|System time/ { s += $NF } END { printf "%.2f", s }' "$1"; }
-now() { date +%s.%N; }
-TIMED=(/usr/bin/time -v)
 ROWS=()
 
 # row PLACE TOOL SECONDS SENDER_TIME_FILE RECEIVER_TIME_FILE
@@ -69,24 +50,14 @@ row() {
         "$(rss "$4")" "$(rss "$5")" "$(cpu "$4")" "$(cpu "$5")")")
 }
 
-# warm: writes and deletes a file as large as the test file, just before a
-# run. This VM hands freed memory back to its host (virtio-balloon free page
-# reporting) a few seconds after it is freed; the next first touch of each
-# page then costs about 13 us (measured: writing 1 GiB into fresh page cache
-# takes 3.8 s of system time, into memory freed a moment ago 0.35 s). Warming
-# gives every tool's receiver the same memory, as a bare-metal host would.
-warm() {
-    dd if=/dev/zero of="$WORK/warm" bs=1M count="$MIB" status=none
-    rm -f "$WORK/warm"
-}
-
-# wait_up CHECK...: polls until CHECK succeeds (bounded).
-wait_up() { for _ in $(seq 100); do "$@" && return 0; sleep 0.1; done; return 1; }
+# warm: see netns_lib.sh (this VM returns freed memory to its host).
+warm() { warm_memory "$MIB" "$WORK"; }
 
 # twine_ft PLACE TOOL SERVER_PREFIX CLIENT_PREFIX LISTEN_ENDPOINT CONNECT_ENDPOINT:
 # one twine-ft send of $FILE, checked byte for byte, as a row named TOOL.
 twine_ft() {
     local place=$1 tool=$2 listen=$5 connect=$6
+    # shellcheck disable=SC2206 # the prefixes are split into words on purpose
     local -a srv=($3) cli=($4)
     local root=$WORK/root-$place
     mkdir -p "$root"
@@ -101,9 +72,7 @@ twine_ft() {
     "${cli[@]}" "${TIMED[@]}" -o "$WORK/ft-cli.time" timeout $LIMIT "$FT" send "$FILE" -q \
         --to "$connect" --token-file "$WORK/token"
     t1=$(now)
-    # $server is /usr/bin/time; its child, timeout, passes SIGTERM on to the tool.
-    kill -TERM "$(pgrep -P "$server")" 2> /dev/null || true
-    wait "$server" || true
+    stop_timed "$server"
     cmp -s "$FILE" "$root/$(basename "$FILE")" || echo "warning: $tool copy differs"
     row "$place" "$tool" "$(echo "$t1 - $t0" | bc)" "$WORK/ft-cli.time" "$WORK/ft-srv.time"
     rm -rf "$root"
@@ -112,6 +81,7 @@ twine_ft() {
 # bench PLACE SERVER_PREFIX CLIENT_PREFIX HOST
 bench() {
     local place=$1 host=$4
+    # shellcheck disable=SC2206 # the prefixes are split into words on purpose
     local -a srv=($2) cli=($3)
     local port=$((20000 + RANDOM % 20000))
     local server t0 t1
