@@ -57,6 +57,8 @@ public:
     /// a tree moves without a round trip per file. A receiver refuses a
     /// FILE beyond this many unanswered ones, bounding its open files.
     static constexpr std::size_t window = 128;
+    /// Files up to this size go out in one write with their DATA and DONE.
+    static constexpr std::uint64_t inlineLimit = 64 * 1024;
     /// Which end of the handshake this is (the side that connected or accepted).
     enum class Role { client, server };
 
@@ -135,7 +137,8 @@ private:
     void cancelHandshakeTimer();
 
     void sendNext();
-    bool offerNext();
+    bool offerNext(std::string& offers);
+    bool sendWhole(Sending& file);
     void streamNext();
     InFlight::iterator inFlightNamed(const std::string& name);
     void answered(InFlight::iterator file);

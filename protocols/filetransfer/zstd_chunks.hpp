@@ -9,22 +9,25 @@
 namespace twine::filetransfer {
 
 /// twine-ft's --compress (PROTOCOL.md, "Compression"): a file's data goes
-/// as CHUNK messages, each followed by one zstd frame that holds at most
-/// maxChunk bytes of the file and says how many.
+/// as CHUNK messages, each followed by the next piece of one zstd stream
+/// that runs through the whole session, flushed at the end of each piece,
+/// which holds at most maxChunk bytes of a file. One stream, not a frame
+/// per chunk, because most files of a tree are small: a header of a few KiB
+/// compresses well only against the files before it (as rsync -z's stream).
 namespace zstd_chunks {
 
 /// The most file bytes one frame may hold: FileSender's chunk.
 inline constexpr std::size_t maxChunk = 256 * 1024;
-/// The most bytes a frame of maxChunk may take (ZSTD_compressBound), so a
-/// CHUNK announcing more is refused before its bytes are read.
+/// The most bytes a piece of maxChunk may take (ZSTD_compressBound, and
+/// room for the stream's header), so a CHUNK announcing more is refused
+/// before its bytes are read.
 std::size_t maxFrame();
 
 /// False for names whose contents are compressed already (archives,
 /// images, video, audio): compressing them again costs time and saves nothing.
 bool worthTrying(std::string_view name);
 
-/// Compresses chunks with one reused zstd context (fast level: --compress is
-/// for links slower than the CPU).
+/// The sending end of the session's stream.
 class Compressor {
 public:
     Compressor();
@@ -32,11 +35,12 @@ public:
     Compressor(const Compressor&) = delete;
     Compressor& operator=(const Compressor&) = delete;
 
-    /// One zstd frame holding `chunk` (at most maxChunk bytes).
+    /// The stream's next piece: `chunk` (at most maxChunk bytes), flushed.
     std::string compress(std::string_view chunk);
-    /// True if a sample of the data shrinks enough to be worth it.
+    /// True if a sample of the data shrinks enough to be worth it (tried
+    /// on a context of its own, so the stream is not disturbed).
     bool pays(std::string_view sample);
-    /// "CHUNK length=L" then the frame, ready to write.
+    /// "CHUNK length=L" then the piece, ready to write.
     std::string framed(std::string_view chunk);
 
 private:
@@ -44,10 +48,8 @@ private:
     std::unique_ptr<Context> context_;
 };
 
-/// Decompresses one frame of a peer's CHUNK. Throws TransferError
-/// ("bad-message") if it is not a single zstd frame that declares its size,
-/// declares more than `limit` bytes (or maxChunk), or does not decompress
-/// to exactly what it declares.
+/// The receiving end of the session's stream. Its window is bounded (8
+/// MiB), whatever a peer's stream asks for.
 class Decompressor {
 public:
     Decompressor();
@@ -55,7 +57,10 @@ public:
     Decompressor(const Decompressor&) = delete;
     Decompressor& operator=(const Decompressor&) = delete;
 
-    /// The file bytes `frame` holds (see the class comment for the checks).
+    /// The file bytes the piece `frame` holds: all of it must decode to at
+    /// most `limit` (and maxChunk) bytes. Throws TransferError
+    /// ("bad-message") for bytes that are not the stream's next piece, or
+    /// that hold more than that.
     std::string decompress(std::string_view frame, std::uint64_t limit);
 
 private:
