@@ -42,11 +42,7 @@ ReceiveRoot::ReceiveRoot(const std::string& path, Options options)
 
 std::unique_ptr<IncomingFile> ReceiveRoot::begin(const FileInfo& info) {
     SafeName name(info.name);
-    if (info.size > options_.maxSize) {
-        throw TransferError(code::tooLarge, "'" + name.str() + "' is " + std::to_string(info.size) +
-                                                " bytes, over the " +
-                                                std::to_string(options_.maxSize) + " byte limit");
-    }
+    checkSize(name, info);
     const std::string claimed = name.str();
     claim(claimed);
     try {
@@ -59,9 +55,7 @@ std::unique_ptr<IncomingFile> ReceiveRoot::begin(const FileInfo& info) {
 
 std::unique_ptr<IncomingFile> ReceiveRoot::open(SafeName name, const FileInfo& info) {
     UniqueFd directory = dir_.openParent(name, true);
-    if (!options_.allowOverwrite && exists(directory.get(), name.leaf())) {
-        throw TransferError(code::exists, "'" + name.str() + "' exists (overwrite not allowed)");
-    }
+    checkOverwrite(directory.get(), name);
     // The space check comes before the partial is created, so a refused
     // offer leaves nothing behind on a full disk.
     std::string partName = SafeName::partName(name.leaf());
@@ -124,11 +118,7 @@ void ReceiveRoot::release(const std::string& name) {
 
 void ReceiveRoot::check(const FileInfo& info) const {
     SafeName name(info.name);
-    if (info.size > options_.maxSize) {
-        throw TransferError(code::tooLarge, "'" + name.str() + "' is " + std::to_string(info.size) +
-                                                " bytes, over the " +
-                                                std::to_string(options_.maxSize) + " byte limit");
-    }
+    checkSize(name, info);
     if (receiving(name.str())) {
         throw TransferError(code::busy, "'" + name.str() + "' is being received already");
     }
@@ -139,10 +129,22 @@ void ReceiveRoot::check(const FileInfo& info) const {
         if (error.code() == code::notFound) return;  // would be made
         throw;
     }
-    if (!options_.allowOverwrite && exists(directory.get(), name.leaf())) {
+    checkOverwrite(directory.get(), name);
+    checkFreeSpace(directory.get(), name.str(), info.size);
+}
+
+void ReceiveRoot::checkSize(const SafeName& name, const FileInfo& info) const {
+    if (info.size > options_.maxSize) {
+        throw TransferError(code::tooLarge, "'" + name.str() + "' is " + std::to_string(info.size) +
+                                                " bytes, over the " +
+                                                std::to_string(options_.maxSize) + " byte limit");
+    }
+}
+
+void ReceiveRoot::checkOverwrite(int directory, const SafeName& name) const {
+    if (!options_.allowOverwrite && exists(directory, name.leaf())) {
         throw TransferError(code::exists, "'" + name.str() + "' exists (overwrite not allowed)");
     }
-    checkFreeSpace(directory.get(), name.str(), info.size);
 }
 
 bool ReceiveRoot::upToDate(const FileInfo& info) const {

@@ -81,6 +81,10 @@ private:
     friend class IncomingFile;
     /// begin() once the name is claimed: the files and the space.
     std::unique_ptr<IncomingFile> open(SafeName name, const FileInfo& info);
+    /// "too-large" past the maximum size.
+    void checkSize(const SafeName& name, const FileInfo& info) const;
+    /// "exists" where overwriting is not allowed.
+    void checkOverwrite(int directory, const SafeName& name) const;
     /// upToDate() with --checksum: compares the digest of the file held.
     bool sameContents(int directory, const SafeName& name, const FileInfo& info) const;
     /// Marks `name` as being received; throws TransferError "busy" if it is.
