@@ -57,7 +57,8 @@ std::string FileDigest::hexDigest() const {
 }
 
 void FileDigest::updateFromFile(int fd, std::uint64_t length) {
-    std::vector<char> buffer(1 << 20);
+    if (length == 0) return;  // a new file: nothing to read (and no buffer to zero)
+    std::vector<char> buffer(static_cast<std::size_t>(std::min<std::uint64_t>(length, 1 << 20)));
     std::uint64_t offset = 0;
     while (offset < length) {
         std::size_t want =

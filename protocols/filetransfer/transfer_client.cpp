@@ -64,7 +64,7 @@ void TransferClient::fetchNext() {
 void TransferClient::bye() {
     completed_ = true;
     send(Message("BYE"));
-    transport().loseConnection();
+    closeConnection();
 }
 
 void TransferClient::handleMessage(const Message& message) {

@@ -95,8 +95,34 @@ TransferProtocol::TransferProtocol(Role role, std::string token, ReactorTime& ti
     }
 }
 
+// Holds back send()'s lines until the outermost scope ends, then writes them at once.
+class TransferProtocol::Cork {
+public:
+    explicit Cork(TransferProtocol& protocol) : protocol_(protocol) { ++protocol_.corked_; }
+    ~Cork() {
+        if (--protocol_.corked_ == 0) protocol_.flushCorked();
+    }
+    Cork(const Cork&) = delete;
+    Cork& operator=(const Cork&) = delete;
+
+private:
+    TransferProtocol& protocol_;
+};
+
 void TransferProtocol::setWriteBehind(WriteBehind::Post post, WriteBehind::Options options) {
-    post_ = std::move(post);
+    if (post) {
+        // Worker results (a batch of committed files) are answered in one write too.
+        post_ = [post = std::move(post), this,
+                 alive = std::weak_ptr<int>(lifetime_)](std::function<void()> fn) {
+            post([this, alive, fn = std::move(fn)] {
+                if (alive.expired()) return fn();  // fn sees its own owner is gone
+                Cork cork(*this);
+                fn();
+            });
+        };
+    } else {
+        post_ = nullptr;
+    }
     writeOptions_ = options;
 }
 
@@ -129,8 +155,33 @@ void TransferProtocol::connectionMade() {
     send(hello);
 }
 
+void TransferProtocol::dataReceived(std::string_view data) {
+    Cork cork(*this);
+    LineReceiver::dataReceived(data);
+}
+
 void TransferProtocol::send(const Message& message) {
-    sendLine(message.encode());
+    if (corked_ == 0) return sendLine(message.encode());
+    corkedLines_ += message.encode();
+    corkedLines_ += delimiter();
+}
+
+void TransferProtocol::flushCorked() {
+    if (corkedLines_.empty() || !connected()) return;
+    std::string lines = std::move(corkedLines_);
+    corkedLines_.clear();
+    transport().write(std::move(lines));
+}
+
+// The transport, for anything written or done to it other than send():
+// gathered lines go first, so the peer sees everything in order.
+Transport& TransferProtocol::wire() {
+    flushCorked();
+    return transport();
+}
+
+void TransferProtocol::closeConnection() {
+    wire().loseConnection();
 }
 
 void TransferProtocol::abortSession(const std::string& code, const std::string& message) {
@@ -138,7 +189,7 @@ void TransferProtocol::abortSession(const std::string& code, const std::string& 
     closing_ = true;
     if (peerError_.empty()) peerError_ = message;
     send(Message("ERROR").set("code", code).set("message", message));
-    transport().loseConnection();
+    closeConnection();
 }
 
 void TransferProtocol::sendFileError(const std::string& name, const std::string& code,
@@ -230,7 +281,7 @@ void TransferProtocol::onError(const Message& message) {
         // The peer gives up on the whole session and closes.
         peerError_ = "peer: " + text;
         closing_ = true;
-        transport().loseConnection();
+        closeConnection();
         return;
     }
     auto file = inFlightNamed(message.get("name"));
@@ -242,7 +293,7 @@ void TransferProtocol::onError(const Message& message) {
         if (streaming) {
             // The peer stopped reading mid-file and closes: no resync possible.
             closing_ = true;
-            transport().loseConnection();
+            closeConnection();
             return;
         }
         sendNext();
@@ -276,7 +327,7 @@ void TransferProtocol::sendNext() {
     std::string offers;
     while (inFlight_.size() < window && offerNext(offers)) {
     }
-    if (!offers.empty()) transport().write(std::move(offers));
+    if (!offers.empty()) wire().write(std::move(offers));
     streamNext();
     if (inFlight_.empty() && outgoing_.empty() && !closing_) outgoingDrained();
 }
@@ -394,7 +445,7 @@ bool TransferProtocol::sendWhole(Sending& file) {
                .encode();
     out += '\n';
     observer_.fileStarted(info, file.offset, true);
-    transport().write(std::move(out));
+    wire().write(std::move(out));
     file.moved = length;
     observer_.fileProgress(info, length);
     file.stage = Sending::Stage::answered;
@@ -431,8 +482,8 @@ void TransferProtocol::startStreaming(Sending& file) {
         observer_.fileFailed(file.entry.info.name, code::io, message);
         abortSession(code::io, "sender could not read '" + file.entry.info.name + "'");
     };
-    file.sender = std::make_unique<FileSender>(transport(), time_, file.fd.get(), file.offset,
-                                               length, file.hash, std::move(events));
+    file.sender = std::make_unique<FileSender>(wire(), time_, file.fd.get(), file.offset, length,
+                                               file.hash, std::move(events));
     if (compress) {
         file.sender->setEncoder(
             [this](std::string_view chunk) { return compressor_->framed(chunk); });
@@ -686,7 +737,7 @@ void TransferProtocol::failIncoming(const TransferError& error) {
         waitingForWriter_ = false;
         resumeProducing();
     }
-    transport().loseConnection();
+    closeConnection();
 }
 
 void TransferProtocol::onDone(const Message& message) {

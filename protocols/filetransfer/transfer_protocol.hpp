@@ -68,6 +68,7 @@ public:
     ~TransferProtocol() override;
 
     void connectionMade() override;
+    void dataReceived(std::string_view data) override;
     void lineReceived(std::string_view line) override;
     void rawDataReceived(std::string_view data) override;
     void lineLengthExceeded(std::string_view data) override;
@@ -84,8 +85,11 @@ public:
     void setWriteBehind(WriteBehind::Post post, WriteBehind::Options options = {});
 
 protected:
-    /// Sends one control message as a line.
+    /// Sends one control message as a line. While a read (or a batch of
+    /// worker results) is handled, lines are gathered and go out together.
     void send(const Message& message);
+    /// Sends what is gathered, then closes once everything is written.
+    void closeConnection();
     /// Reports a session-level error to the peer and closes.
     void abortSession(const std::string& code, const std::string& message);
     /// Reports a failure about one file; the session goes on.
@@ -125,6 +129,7 @@ protected:
 
 private:
     enum class State { hello, auth, welcome, ready };
+    class Cork;
     struct Sending;
     using InFlight = std::deque<std::unique_ptr<Sending>>;
 
@@ -135,6 +140,9 @@ private:
     void onError(const Message& message);
     void becomeReady();
     void cancelHandshakeTimer();
+
+    Transport& wire();
+    void flushCorked();
 
     void sendNext();
     bool offerNext(std::string& offers);
@@ -201,6 +209,12 @@ private:
     std::uint64_t rawMoved_ = 0;
     WriteBehind::Post post_;
     WriteBehind::Options writeOptions_;
+    // Answers (RESUME, OK, SAME, ERROR) gathered while corked_ > 0: a tree of
+    // small files costs one write (and one TLS record) per read, not per file.
+    int corked_ = 0;
+    std::string corkedLines_;
+    // Lets posted worker results know whether this protocol is still there.
+    std::shared_ptr<int> lifetime_ = std::make_shared<int>(0);
     // Declared after incoming_, so it is joined before the file it writes goes.
     std::unique_ptr<WriteBehind> writer_;
     // Reading is paused until the writer frees a buffer or finishes the file.

@@ -86,7 +86,7 @@ void TransferServer::connectionLost(const Failure& reason) {
 
 void TransferServer::handleMessage(const Message& message) {
     if (message.verb() == "BYE") {
-        transport().loseConnection();
+        closeConnection();
         return;
     }
     if (message.verb() != "GET" || sending() || receiving()) {

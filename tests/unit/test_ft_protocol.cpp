@@ -19,6 +19,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <span>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -657,6 +658,51 @@ TEST_CASE("a receiver refuses offers beyond the window") {
     CHECK(link->serverSide.disconnecting());
     link->server->connectionLost(twine::ConnectionLost());
     CHECK(fs::is_empty(root.path));  // accepted offers with no data leave no partials
+}
+
+TEST_CASE("the answers to one read go out in one write, after the read") {
+    // One write (and one TLS record) per read, not one per file: what makes
+    // a tree of small files cheap for the receiver.
+    struct CountingTransport : twine::StringTransport {
+        int writes = 0;
+        using twine::StringTransport::write;
+        void write(std::string_view data) override {
+            ++writes;
+            twine::StringTransport::write(data);
+        }
+        void write(std::string&& data) override { write(std::string_view(data)); }
+        void writeSequence(std::span<const std::string_view> parts) override {
+            std::string joined;
+            for (std::string_view part : parts) joined += part;
+            write(std::string_view(joined));
+        }
+    };
+    TempDir root;
+    auto link = authenticatedServer(root.path);
+    CountingTransport counting;
+    link->server->setTransport(&counting);
+    std::string input;
+    for (const std::string name : {"a", "b", "c"}) {
+        input += "FILE name=" + name + " size=3 mode=644 mtime=0\n";
+    }
+    link->server->dataReceived(input);
+    CHECK(countLines(counting.value(), "RESUME ") == 3);
+    CHECK(counting.writes == 1);
+    counting.writes = 0;
+    counting.clear();
+    input.clear();
+    for (const std::string name : {"a", "b", "c"}) {
+        std::string content = name + name + name;
+        input += "DATA name=" + name + " offset=0 length=3\n" + content + "DONE name=" + name +
+                 " xxh128=" + hexDigestOf(content) + "\n";
+    }
+    link->server->dataReceived(input);
+    std::string answers = counting.value();
+    CHECK(answers.find("OK name=a") < answers.find("OK name=b"));
+    CHECK(answers.find("OK name=b") < answers.find("OK name=c"));
+    CHECK(counting.writes == 1);
+    CHECK(readFile(root.path / "c") == "ccc");
+    link->server->setTransport(&link->serverSide);
 }
 
 TEST_CASE("data must come in the order the files were accepted") {
