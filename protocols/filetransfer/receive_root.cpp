@@ -35,6 +35,16 @@ std::uint64_t fileSize(int fd) {
     return static_cast<std::uint64_t>(st.st_size);
 }
 
+// The directory holding `name`'s leaf, or none if a parent is missing (or
+// is not a directory: begin() reports that).
+UniqueFd openParentIfPresent(const RootDir& root, const SafeName& name) {
+    try {
+        return root.openParent(name, false);
+    } catch (const TransferError&) {
+        return UniqueFd();
+    }
+}
+
 }  // namespace
 
 ReceiveRoot::ReceiveRoot(const std::string& path, Options options)
@@ -43,30 +53,56 @@ ReceiveRoot::ReceiveRoot(const std::string& path, Options options)
 std::unique_ptr<IncomingFile> ReceiveRoot::begin(const FileInfo& info) {
     SafeName name(info.name);
     checkSize(name, info);
+    UniqueFd directory = dir_.openParent(name, true);
+    const bool present = exists(directory.get(), name.leaf());
+    return claimAndOpen(std::move(name), info, std::move(directory), present);
+}
+
+ReceiveRoot::Taken ReceiveRoot::take(const FileInfo& info) {
+    SafeName name(info.name);
+    UniqueFd directory = openParentIfPresent(dir_, name);
+    struct stat held {};
+    const bool present = directory && ::fstatat(directory.get(), name.leaf().c_str(), &held,
+                                                AT_SYMLINK_NOFOLLOW) == 0;
+    if (present && matches(directory.get(), name, held, info)) return {true, nullptr};
+    checkSize(name, info);
+    if (!directory) directory = dir_.openParent(name, true);
+    return {false, claimAndOpen(std::move(name), info, std::move(directory), present)};
+}
+
+std::unique_ptr<IncomingFile> ReceiveRoot::claimAndOpen(SafeName name, const FileInfo& info,
+                                                        UniqueFd directory, bool present) {
     const std::string claimed = name.str();
     claim(claimed);
     try {
-        return open(std::move(name), info);
+        return open(std::move(name), info, std::move(directory), present);
     } catch (...) {
         release(claimed);
         throw;
     }
 }
 
-std::unique_ptr<IncomingFile> ReceiveRoot::open(SafeName name, const FileInfo& info) {
-    UniqueFd directory = dir_.openParent(name, true);
-    checkOverwrite(directory.get(), name);
-    // The space check comes before the partial is created, so a refused
-    // offer leaves nothing behind on a full disk.
+std::unique_ptr<IncomingFile> ReceiveRoot::open(SafeName name, const FileInfo& info,
+                                                UniqueFd directory, bool present) {
+    checkOverwrite(present, name);
+    // Created exclusively first: for a new file (the common case) one lookup.
     std::string partName = SafeName::partName(name.leaf());
-    UniqueFd part(::openat(directory.get(), partName.c_str(), O_RDWR | O_NOFOLLOW | O_CLOEXEC));
-    if (!part && errno != ENOENT) throwSystemError("open " + name.str(), errno);
-    std::uint64_t have = part ? resume::offerable(fileSize(part.get()), info.size) : 0;
-    checkFreeSpace(directory.get(), name.str(), info.size - have);
-    if (!part) {
-        part = UniqueFd(::openat(directory.get(), partName.c_str(),
-                                 O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600));
-        if (!part) throwSystemError("create " + name.str(), errno);
+    const int dir = directory.get();
+    bool created = true;
+    UniqueFd part(
+        ::openat(dir, partName.c_str(), O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
+    if (!part && errno == EEXIST) {
+        created = false;
+        part = UniqueFd(::openat(dir, partName.c_str(), O_RDWR | O_NOFOLLOW | O_CLOEXEC));
+    }
+    if (!part) throwSystemError((created ? "create " : "open ") + name.str(), errno);
+    std::uint64_t have = created ? 0 : resume::offerable(fileSize(part.get()), info.size);
+    try {
+        checkFreeSpace(dir, name.str(), info.size - have);
+    } catch (const TransferError&) {
+        // A refused offer leaves nothing behind on a full disk.
+        if (created) ::unlinkat(dir, partName.c_str(), 0);
+        throw;
     }
     return std::make_unique<IncomingFile>(shared_from_this(), std::move(name), info,
                                           std::move(directory), std::move(part), have);
@@ -129,7 +165,7 @@ void ReceiveRoot::check(const FileInfo& info) const {
         if (error.code() == code::notFound) return;  // would be made
         throw;
     }
-    checkOverwrite(directory.get(), name);
+    checkOverwrite(exists(directory.get(), name.leaf()), name);
     checkFreeSpace(directory.get(), name.str(), info.size);
 }
 
@@ -141,30 +177,33 @@ void ReceiveRoot::checkSize(const SafeName& name, const FileInfo& info) const {
     }
 }
 
-void ReceiveRoot::checkOverwrite(int directory, const SafeName& name) const {
-    if (!options_.allowOverwrite && exists(directory, name.leaf())) {
+void ReceiveRoot::checkOverwrite(bool present, const SafeName& name) const {
+    if (!options_.allowOverwrite && present) {
         throw TransferError(code::exists, "'" + name.str() + "' exists (overwrite not allowed)");
     }
 }
 
 bool ReceiveRoot::upToDate(const FileInfo& info) const {
     SafeName name(info.name);
-    UniqueFd directory;
-    try {
-        directory = dir_.openParent(name, false);
-    } catch (const TransferError&) {
-        return false;  // no parent yet: certainly not there
+    UniqueFd directory = openParentIfPresent(dir_, name);
+    struct stat held {};
+    if (!directory ||
+        ::fstatat(directory.get(), name.leaf().c_str(), &held, AT_SYMLINK_NOFOLLOW) != 0) {
+        return false;  // no parent yet, or no such name: certainly not there
     }
-    struct stat st {};
-    if (::fstatat(directory.get(), name.leaf().c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
+    return matches(directory.get(), name, held, info);
+}
+
+bool ReceiveRoot::matches(int directory, const SafeName& name, const struct stat& held,
+                          const FileInfo& info) const {
+    if (!S_ISREG(held.st_mode) || static_cast<std::uint64_t>(held.st_size) != info.size) {
         return false;
     }
-    if (!S_ISREG(st.st_mode) || static_cast<std::uint64_t>(st.st_size) != info.size) return false;
     if (info.digest.empty()) {
-        return static_cast<std::int64_t>(st.st_mtim.tv_sec) ==
+        return static_cast<std::int64_t>(held.st_mtim.tv_sec) ==
                static_cast<std::int64_t>(info.mtime);
     }
-    return sameContents(directory.get(), name, info);
+    return sameContents(directory, name, info);
 }
 
 // --checksum: the contents decide. A match is brought up to the offer's

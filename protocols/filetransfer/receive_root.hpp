@@ -4,6 +4,8 @@
 #include <twine/protocols/filetransfer/file_info.hpp>
 #include <twine/protocols/filetransfer/root_dir.hpp>
 
+#include <sys/stat.h>
+
 #include <cstdint>
 #include <functional>
 #include <limits>
@@ -51,6 +53,17 @@ public:
     /// are compared instead, and a match takes the offer's mode and mtime.
     /// Throws TransferError for a bad name.
     bool upToDate(const FileInfo& info) const;
+    /// What take() makes of an offer.
+    struct Taken {
+        /// The copy held is up to date (upToDate()): nothing to receive.
+        bool upToDate = false;
+        /// Otherwise the file to receive, as begin() makes it.
+        std::unique_ptr<IncomingFile> file;
+    };
+    /// upToDate(), then begin() if it is not, in one pass over the name:
+    /// the parent is opened and the final name looked up once, which is
+    /// most of the receiver's work for a tree of small files.
+    Taken take(const FileInfo& info);
     /// What begin() would refuse, without claiming, creating or changing
     /// anything (--dry-run): throws the TransferError begin() would. A
     /// missing parent directory is not an error: it would be made.
@@ -79,12 +92,20 @@ public:
 
 private:
     friend class IncomingFile;
-    /// begin() once the name is claimed: the files and the space.
-    std::unique_ptr<IncomingFile> open(SafeName name, const FileInfo& info);
+    /// begin() once the name is claimed: the partial and the space, in
+    /// `directory` (the parent), where the final name is `present` or not.
+    std::unique_ptr<IncomingFile> open(SafeName name, const FileInfo& info, UniqueFd directory,
+                                       bool present);
+    /// Claims the name and opens it, releasing the claim if that fails.
+    std::unique_ptr<IncomingFile> claimAndOpen(SafeName name, const FileInfo& info,
+                                               UniqueFd directory, bool present);
+    /// The quick check (or --checksum's) against `held`, the stat of the copy held.
+    bool matches(int directory, const SafeName& name, const struct stat& held,
+                 const FileInfo& info) const;
     /// "too-large" past the maximum size.
     void checkSize(const SafeName& name, const FileInfo& info) const;
-    /// "exists" where overwriting is not allowed.
-    void checkOverwrite(int directory, const SafeName& name) const;
+    /// "exists" where overwriting is not allowed and the name is taken.
+    void checkOverwrite(bool present, const SafeName& name) const;
     /// upToDate() with --checksum: compares the digest of the file held.
     bool sameContents(int directory, const SafeName& name, const FileInfo& info) const;
     /// Marks `name` as being received; throws TransferError "busy" if it is.

@@ -31,21 +31,29 @@ RootDir::RootDir(const std::string& path)
     }
 }
 
+namespace {
+
+UniqueFd openSubdirectory(int at, const char* part) {
+    return UniqueFd(::openat(at, part, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+}
+
+}  // namespace
+
 UniqueFd RootDir::openParent(const SafeName& name, bool create) const {
-    // A fresh descriptor of the root rather than dup(): dup() also "closes"
-    // the new number, which ThreadSanitizer checks against the number's last
-    // owner, and libuv closes its sockets with a raw syscall it never sees,
-    // so on a ReactorPool worker every dup() of a number libuv once used was
-    // reported as a race.
-    UniqueFd dir(::openat(fd_.get(), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-    if (!dir) throwSystemError("open " + path_, errno);
+    // One openat per component, creating it only when missing: a tree's
+    // every file comes here (twice), so the common case must be one syscall.
     const auto& parts = name.components();
+    UniqueFd dir;
+    int at = fd_.get();
     for (std::size_t i = 0; i + 1 < parts.size(); ++i) {
         const char* part = parts[i].c_str();
-        if (create && ::mkdirat(dir.get(), part, 0755) != 0 && errno != EEXIST) {
-            throwSystemError("mkdir " + name.str(), errno);
+        UniqueFd next = openSubdirectory(at, part);
+        if (!next && errno == ENOENT && create) {
+            if (::mkdirat(at, part, 0755) != 0 && errno != EEXIST) {
+                throwSystemError("mkdir " + name.str(), errno);
+            }
+            next = openSubdirectory(at, part);
         }
-        UniqueFd next(::openat(dir.get(), part, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
         if (!next) {
             int error = errno;
             if (error == ENOTDIR || error == ELOOP) {
@@ -55,7 +63,16 @@ UniqueFd RootDir::openParent(const SafeName& name, bool create) const {
             throwSystemError("open " + name.str(), error);
         }
         dir = std::move(next);
+        at = dir.get();
     }
+    if (dir) return dir;
+    // A leaf in the root: a fresh descriptor of it rather than dup(). dup()
+    // also "closes" the new number, which ThreadSanitizer checks against the
+    // number's last owner, and libuv closes its sockets with a raw syscall
+    // it never sees, so on a ReactorPool worker every dup() of a number
+    // libuv once used was reported as a race.
+    dir = UniqueFd(::openat(fd_.get(), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!dir) throwSystemError("open " + path_, errno);
     return dir;
 }
 

@@ -164,6 +164,13 @@ void TransferProtocol::send(const Message& message) {
     if (corked_ == 0) return sendLine(message.encode());
     corkedLines_ += message.encode();
     corkedLines_ += delimiter();
+    if (corkedLines_.size() >= corkLimit) flushCorked();
+}
+
+void TransferProtocol::emit(std::string&& bytes) {
+    if (corked_ == 0) return transport().write(std::move(bytes));
+    corkedLines_ += bytes;
+    if (corkedLines_.size() >= corkLimit) flushCorked();
 }
 
 void TransferProtocol::flushCorked() {
@@ -327,7 +334,7 @@ void TransferProtocol::sendNext() {
     std::string offers;
     while (inFlight_.size() < window && offerNext(offers)) {
     }
-    if (!offers.empty()) wire().write(std::move(offers));
+    if (!offers.empty()) emit(std::move(offers));
     streamNext();
     if (inFlight_.empty() && outgoing_.empty() && !closing_) outgoingDrained();
 }
@@ -445,7 +452,7 @@ bool TransferProtocol::sendWhole(Sending& file) {
                .encode();
     out += '\n';
     observer_.fileStarted(info, file.offset, true);
-    wire().write(std::move(out));
+    emit(std::move(out));
     file.moved = length;
     observer_.fileProgress(info, length);
     file.stage = Sending::Stage::answered;
@@ -556,7 +563,13 @@ void TransferProtocol::onFile(const Message& message) {
     FileInfo info = fileInfoFrom(message);
     try {
         checkOffer(info);
-        if (receiveRoot_->upToDate(info)) {
+        ReceiveRoot::Taken taken;
+        if (info.dryRun) {
+            taken.upToDate = receiveRoot_->upToDate(info);
+        } else {
+            taken = receiveRoot_->take(info);
+        }
+        if (taken.upToDate) {
             send(Message("SAME").set("name", info.name));
             observer_.fileUpToDate(info);
             return;
@@ -567,7 +580,7 @@ void TransferProtocol::onFile(const Message& message) {
             observer_.wouldTransfer(info);
             return;
         }
-        accepted_.push_back(receiveRoot_->begin(info));
+        accepted_.push_back(std::move(taken.file));
     } catch (const TransferError& error) {
         sendFileError(info.name, error.code(), error.what());
         observer_.fileFailed(info.name, error.code(), error.what());

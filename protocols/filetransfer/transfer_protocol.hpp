@@ -142,6 +142,7 @@ private:
     void cancelHandshakeTimer();
 
     Transport& wire();
+    void emit(std::string&& bytes);
     void flushCorked();
 
     void sendNext();
@@ -209,8 +210,10 @@ private:
     std::uint64_t rawMoved_ = 0;
     WriteBehind::Post post_;
     WriteBehind::Options writeOptions_;
-    // Answers (RESUME, OK, SAME, ERROR) gathered while corked_ > 0: a tree of
-    // small files costs one write (and one TLS record) per read, not per file.
+    // Answers (RESUME, OK, SAME, ERROR), offers and small files gathered
+    // while corked_ > 0: a tree of small files costs one write (and a few
+    // TLS records) per read, not one per file. Flushed at corkLimit bytes.
+    static constexpr std::size_t corkLimit = 256 * 1024;
     int corked_ = 0;
     std::string corkedLines_;
     // Lets posted worker results know whether this protocol is still there.
