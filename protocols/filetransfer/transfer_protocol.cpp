@@ -411,7 +411,6 @@ void TransferProtocol::onResume(const Message& message) {
 // sample of it shrinks.
 bool TransferProtocol::compressing(const Sending& file) {
     if (!file.entry.compress || !zstd_chunks::worthTrying(file.entry.info.name)) return false;
-    if (!compressor_) compressor_ = std::make_unique<zstd_chunks::Compressor>();
     std::string sample(static_cast<std::size_t>(
                            std::min<std::uint64_t>(64 * 1024, file.entry.info.size - file.offset)),
                        '\0');
@@ -419,16 +418,23 @@ bool TransferProtocol::compressing(const Sending& file) {
         ::pread(file.fd.get(), sample.data(), sample.size(), static_cast<off_t>(file.offset));
     if (got < 0) return false;  // the sender will report the read error
     sample.resize(static_cast<std::size_t>(got));
+    return compresses(file, sample);
+}
+
+// compressing(), given the sample (a small file's whole contents).
+bool TransferProtocol::compresses(const Sending& file, std::string_view sample) {
+    if (!file.entry.compress || !zstd_chunks::worthTrying(file.entry.info.name)) return false;
+    if (!compressor_) compressor_ = std::make_unique<zstd_chunks::Compressor>();
     return compressor_->pays(sample);
 }
 
-// A small file's DATA, bytes and DONE go out in one write, without a
-// FileSender: for a tree of small files, writes (and TLS records) per file
-// were most of the sender's cost.
+// A small file's DATA, bytes (or their CHUNK) and DONE go out in one
+// write, without a FileSender: for a tree of small files, writes (and TLS
+// records) per file were most of the sender's cost.
 bool TransferProtocol::sendWhole(Sending& file) {
     const FileInfo& info = file.entry.info;
     const std::uint64_t length = info.size - file.offset;
-    if (length > inlineLimit || file.entry.compress) return false;
+    if (length > inlineLimit) return false;
     std::string bytes(static_cast<std::size_t>(length), '\0');
     std::size_t got = 0;
     while (got < bytes.size()) {
@@ -439,13 +445,14 @@ bool TransferProtocol::sendWhole(Sending& file) {
         got += static_cast<std::size_t>(n);
     }
     file.hash.update(bytes);
-    std::string out = Message("DATA")
-                          .set("name", info.name)
-                          .set("offset", file.offset)
-                          .set("length", length)
-                          .encode();
+    // An empty file has no CHUNK to carry (the receiver expects none).
+    const bool compress = length > 0 && compresses(file, bytes);
+    Message data("DATA");
+    data.set("name", info.name).set("offset", file.offset).set("length", length);
+    if (compress) data.set("encoding", "zstd");
+    std::string out = data.encode();
     out += '\n';
-    out += bytes;
+    out += compress ? compressor_->framed(bytes) : bytes;
     out += Message("DONE")
                .set("name", info.name)
                .set(std::string(FileDigest::field), file.hash.hexDigest())

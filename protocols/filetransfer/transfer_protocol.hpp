@@ -165,6 +165,7 @@ private:
     void compressedDataReceived(std::string_view data);
     void store(std::string_view data);
     bool compressing(const Sending& file);
+    bool compresses(const Sending& file, std::string_view sample);
     void startWriter(std::uint64_t length);
     void pauseForWriter();
     void resumeAfterWriter();

@@ -874,6 +874,30 @@ TEST_CASE(
     link->close();
 }
 
+TEST_CASE("--compress sends small files whole and compressed, and an empty one as it is") {
+    TempDir local, remote;
+    fs::create_directory(local.path / "tree");
+    std::vector<std::string> texts;
+    for (int i = 0; i < 20; ++i) {
+        texts.push_back(compressibleText(10000 + static_cast<std::size_t>(i)));
+        writeFile(local.path / "tree" / ("f" + std::to_string(i) + ".h"), texts.back());
+    }
+    writeFile(local.path / "tree" / "empty.h", "");
+    auto link =
+        pushLink(remote.path, {(local.path / "tree").string()}, "token", false, compressed());
+    std::string wire = pumpRecordingClient(*link);
+    CHECK(link->client->completed());
+    for (int i = 0; i < 20; ++i) {
+        CHECK(readFile(remote.path / "tree" / ("f" + std::to_string(i) + ".h")) ==
+              texts[static_cast<std::size_t>(i)]);
+    }
+    CHECK(fs::exists(remote.path / "tree" / "empty.h"));
+    CHECK(fs::file_size(remote.path / "tree" / "empty.h") == 0);
+    CHECK(countLines(wire, "CHUNK ") == 20);
+    CHECK(wire.size() * 4 < 20 * 10000);
+    link->close();
+}
+
 TEST_CASE("--compress leaves data that does not shrink as it is") {
     TempDir local, remote;
     std::string noise = randomish(500000);
