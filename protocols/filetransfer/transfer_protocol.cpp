@@ -95,7 +95,7 @@ TransferProtocol::TransferProtocol(Role role, std::string token, ReactorTime& ti
     }
 }
 
-// Holds back send()'s lines until the outermost scope ends, then writes them at once.
+// Holds back what send() and emit() write until the outermost scope ends, then writes it at once.
 class TransferProtocol::Cork {
 public:
     explicit Cork(TransferProtocol& protocol) : protocol_(protocol) { ++protocol_.corked_; }
