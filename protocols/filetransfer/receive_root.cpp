@@ -35,14 +35,25 @@ std::uint64_t fileSize(int fd) {
     return static_cast<std::uint64_t>(st.st_size);
 }
 
-// The directory holding `name`'s leaf, or none if a parent is missing (or
-// is not a directory: begin() reports that).
-UniqueFd openParentIfPresent(const RootDir& root, const SafeName& name) {
+// What the receiver holds under a name: its parent directory (none if a
+// parent is missing, or is not a directory: begin() reports that) and,
+// if the name is there, its stat.
+struct Held {
+    UniqueFd directory;
+    bool present = false;
+    struct stat stat {};
+};
+
+Held lookUp(const RootDir& root, const SafeName& name) {
+    Held held;
     try {
-        return root.openParent(name, false);
+        held.directory = root.openParent(name, false);
     } catch (const TransferError&) {
-        return UniqueFd();
+        return held;
     }
+    held.present =
+        ::fstatat(held.directory.get(), name.leaf().c_str(), &held.stat, AT_SYMLINK_NOFOLLOW) == 0;
+    return held;
 }
 
 }  // namespace
@@ -60,14 +71,12 @@ std::unique_ptr<IncomingFile> ReceiveRoot::begin(const FileInfo& info) {
 
 ReceiveRoot::Taken ReceiveRoot::take(const FileInfo& info) {
     SafeName name(info.name);
-    UniqueFd directory = openParentIfPresent(dir_, name);
-    struct stat held {};
-    const bool present = directory && ::fstatat(directory.get(), name.leaf().c_str(), &held,
-                                                AT_SYMLINK_NOFOLLOW) == 0;
-    if (present && matches(directory.get(), name, held, info)) return {true, nullptr};
+    Held held = lookUp(dir_, name);
+    if (held.present && matches(held.directory.get(), name, held.stat, info))
+        return {true, nullptr};
     checkSize(name, info);
-    if (!directory) directory = dir_.openParent(name, true);
-    return {false, claimAndOpen(std::move(name), info, std::move(directory), present)};
+    if (!held.directory) held.directory = dir_.openParent(name, true);
+    return {false, claimAndOpen(std::move(name), info, std::move(held.directory), held.present)};
 }
 
 std::unique_ptr<IncomingFile> ReceiveRoot::claimAndOpen(SafeName name, const FileInfo& info,
@@ -185,13 +194,8 @@ void ReceiveRoot::checkOverwrite(bool present, const SafeName& name) const {
 
 bool ReceiveRoot::upToDate(const FileInfo& info) const {
     SafeName name(info.name);
-    UniqueFd directory = openParentIfPresent(dir_, name);
-    struct stat held {};
-    if (!directory ||
-        ::fstatat(directory.get(), name.leaf().c_str(), &held, AT_SYMLINK_NOFOLLOW) != 0) {
-        return false;  // no parent yet, or no such name: certainly not there
-    }
-    return matches(directory.get(), name, held, info);
+    Held held = lookUp(dir_, name);
+    return held.present && matches(held.directory.get(), name, held.stat, info);
 }
 
 bool ReceiveRoot::matches(int directory, const SafeName& name, const struct stat& held,

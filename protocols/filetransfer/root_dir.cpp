@@ -40,8 +40,8 @@ UniqueFd openSubdirectory(int at, const char* part) {
 }  // namespace
 
 UniqueFd RootDir::openParent(const SafeName& name, bool create) const {
-    // One openat per component, creating it only when missing: a tree's
-    // every file comes here (twice), so the common case must be one syscall.
+    // One openat per component, creating it only when missing: every file
+    // of a tree comes here, so the common case must be one syscall.
     const auto& parts = name.components();
     UniqueFd dir;
     int at = fd_.get();

@@ -161,10 +161,9 @@ void TransferProtocol::dataReceived(std::string_view data) {
 }
 
 void TransferProtocol::send(const Message& message) {
-    if (corked_ == 0) return sendLine(message.encode());
-    corkedLines_ += message.encode();
-    corkedLines_ += delimiter();
-    if (corkedLines_.size() >= corkLimit) flushCorked();
+    std::string line = message.encode();
+    line += delimiter();
+    emit(std::move(line));
 }
 
 void TransferProtocol::emit(std::string&& bytes) {
@@ -410,7 +409,7 @@ void TransferProtocol::onResume(const Message& message) {
 // --compress, for this file: asked for, not of a compressed kind, and a
 // sample of it shrinks.
 bool TransferProtocol::compressing(const Sending& file) {
-    if (!file.entry.compress || !zstd_chunks::worthTrying(file.entry.info.name)) return false;
+    if (!mayCompress(file)) return false;  // before reading a sample
     std::string sample(static_cast<std::size_t>(
                            std::min<std::uint64_t>(64 * 1024, file.entry.info.size - file.offset)),
                        '\0');
@@ -421,9 +420,14 @@ bool TransferProtocol::compressing(const Sending& file) {
     return compresses(file, sample);
 }
 
+// Asked for, and not of a kind that is compressed already.
+bool TransferProtocol::mayCompress(const Sending& file) {
+    return file.entry.compress && zstd_chunks::worthTrying(file.entry.info.name);
+}
+
 // compressing(), given the sample (a small file's whole contents).
 bool TransferProtocol::compresses(const Sending& file, std::string_view sample) {
-    if (!file.entry.compress || !zstd_chunks::worthTrying(file.entry.info.name)) return false;
+    if (!mayCompress(file)) return false;
     if (!compressor_) compressor_ = std::make_unique<zstd_chunks::Compressor>();
     return compressor_->pays(sample);
 }

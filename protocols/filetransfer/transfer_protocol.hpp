@@ -164,6 +164,7 @@ private:
     void onChunk(const Message& message);
     void compressedDataReceived(std::string_view data);
     void store(std::string_view data);
+    static bool mayCompress(const Sending& file);
     bool compressing(const Sending& file);
     bool compresses(const Sending& file, std::string_view sample);
     void startWriter(std::uint64_t length);
