@@ -151,6 +151,7 @@ void TransferProtocol::connectionMade() {
     hello.set("version", std::uint64_t{version})
         .set("role", role_ == Role::server ? "server" : "client")
         .set("caps", capabilities)
+        .set("window", std::uint64_t{window})
         .set("nonce", toHex(ourNonce_));
     send(hello);
 }
@@ -167,16 +168,49 @@ void TransferProtocol::send(const Message& message) {
 }
 
 void TransferProtocol::emit(std::string&& bytes) {
+    // Uncorked, nothing is gathered (batch_ included) that should go first.
     if (corked_ == 0) return transport().write(std::move(bytes));
+    appendBatch();
     corkedLines_ += bytes;
     if (corkedLines_.size() >= corkLimit) flushCorked();
 }
 
 void TransferProtocol::flushCorked() {
+    appendBatch();
     if (corkedLines_.empty() || !connected()) return;
     std::string lines = std::move(corkedLines_);
     corkedLines_.clear();
     transport().write(std::move(lines));
+}
+
+// Small files sent compressed while corked go as one batch: a CHUNK under
+// the first one's DATA holds all their bytes, compressed with one flush of
+// the stream, and the others' DATA lines carry none. Flushing the stream at
+// every file's end made each small file a block of its own: a tree of
+// headers cost the sender 0.3 CPU-s more a 100 MiB, and 5% more bytes.
+void TransferProtocol::batchCompressed(std::string data, std::string_view bytes, std::string done) {
+    if (corked_ == 0) {
+        data += compressor_->framed(bytes);
+        data += done;
+        return emit(std::move(data));
+    }
+    if (batch_.bytes.size() + bytes.size() > zstd_chunks::maxChunk) appendBatch();
+    if (batch_.head.empty()) {
+        batch_.head = std::move(data);
+    } else {
+        batch_.tail += data;
+    }
+    batch_.bytes += bytes;
+    batch_.tail += done;
+}
+
+// The batch, framed, goes to the gathered lines (in its place among them).
+void TransferProtocol::appendBatch() {
+    if (batch_.head.empty()) return;
+    corkedLines_ += batch_.head;
+    corkedLines_ += compressor_->framed(batch_.bytes);
+    corkedLines_ += batch_.tail;
+    batch_ = Batch{};
 }
 
 // The transport, for anything written or done to it other than send():
@@ -229,6 +263,9 @@ void TransferProtocol::dispatch(const Message& message) {
         if (verb == "WELCOME" && state_ == State::welcome) return onWelcome(message);
         throw TransferError(code::auth, "not authenticated: " + verb + " refused");
     }
+    if (!ahead_.empty() && verb != "DONE" && verb != "DATA") {
+        throw TransferError(code::badMessage, verb + " while compressed bytes wait for their file");
+    }
     if (verb == "RESUME") return onResume(message);
     if (verb == "OK") return onResult(message);
     if (verb == "SAME") return onSame(message);
@@ -255,6 +292,15 @@ void TransferProtocol::onHello(const Message& message) {
     std::string expectedRole = role_ == Role::server ? "client" : "server";
     if (message.get("role") != expectedRole) unexpected("role " + message.get("role"));
     theirNonce_ = message.getHex("nonce", auth::nonceSize);
+    if (message.has("caps")) {
+        std::string caps = "," + message.get("caps") + ",";
+        peerBatches_ = caps.find(",zstd-batch,") != std::string::npos;
+    }
+    if (message.has("window")) {
+        std::uint64_t theirs = message.getNumber("window");
+        if (theirs == 0) throw TransferError(code::badMessage, "HELLO: window=0");
+        peerWindow_ = static_cast<std::size_t>(std::min<std::uint64_t>(theirs, window));
+    }
     if (role_ == Role::server) {
         state_ = State::auth;
         return;
@@ -331,7 +377,7 @@ void TransferProtocol::queueOutgoing(std::vector<OutgoingEntry> entries, Offerin
 void TransferProtocol::sendNext() {
     // One write for every offer the window has room for, not one each.
     std::string offers;
-    while (inFlight_.size() < window && offerNext(offers)) {
+    while (inFlight_.size() < peerWindow_ && offerNext(offers)) {
     }
     if (!offers.empty()) emit(std::move(offers));
     streamNext();
@@ -362,25 +408,32 @@ bool TransferProtocol::offerNext(std::string& offers) {
     }
     offers += offerFor(info).encode();
     offers += '\n';
-    inFlight_.push_back(std::move(next));
+    const std::string& name = next->entry.info.name;
+    inFlightByName_.emplace(name, inFlight_.insert(inFlight_.end(), std::move(next)));
     return true;
 }
 
 // Data goes out one file at a time, in the order the receiver accepted them.
 void TransferProtocol::streamNext() {
-    if (streaming_ != nullptr || closing_) return;
-    for (auto& file : inFlight_) {
-        if (file->stage == Sending::Stage::accepted) return startStreaming(*file);
-    }
+    if (streaming_ != nullptr || closing_ || toStream_.empty()) return;
+    Sending& file = *toStream_.front();
+    toStream_.pop_front();
+    startStreaming(file);
 }
 
 TransferProtocol::InFlight::iterator TransferProtocol::inFlightNamed(const std::string& name) {
-    return std::find_if(inFlight_.begin(), inFlight_.end(),
-                        [&name](const auto& file) { return file->entry.info.name == name; });
+    auto found = inFlightByName_.find(name);
+    return found == inFlightByName_.end() ? inFlight_.end() : found->second;
 }
 
 void TransferProtocol::answered(InFlight::iterator file) {
-    if (file->get() == streaming_) streaming_ = nullptr;
+    Sending* sending = file->get();
+    if (sending == streaming_) streaming_ = nullptr;
+    if (sending->stage == Sending::Stage::accepted) {
+        // Refused between RESUME and its data (rare): no longer to stream.
+        toStream_.erase(std::find(toStream_.begin(), toStream_.end(), sending));
+    }
+    inFlightByName_.erase(sending->entry.info.name);
     inFlight_.erase(file);
 }
 
@@ -403,6 +456,7 @@ void TransferProtocol::onResume(const Message& message) {
         });
     if (file.offset > 0) file.hash = prefix;
     file.stage = Sending::Stage::accepted;
+    toStream_.push_back(&file);
     streamNext();
 }
 
@@ -417,19 +471,13 @@ bool TransferProtocol::compressing(const Sending& file) {
         ::pread(file.fd.get(), sample.data(), sample.size(), static_cast<off_t>(file.offset));
     if (got < 0) return false;  // the sender will report the read error
     sample.resize(static_cast<std::size_t>(got));
-    return compresses(file, sample);
+    if (!compressor_) compressor_ = std::make_unique<zstd_chunks::Compressor>();
+    return compressor_->pays(sample);
 }
 
 // Asked for, and not of a kind that is compressed already.
 bool TransferProtocol::mayCompress(const Sending& file) {
     return file.entry.compress && zstd_chunks::worthTrying(file.entry.info.name);
-}
-
-// compressing(), given the sample (a small file's whole contents).
-bool TransferProtocol::compresses(const Sending& file, std::string_view sample) {
-    if (!mayCompress(file)) return false;
-    if (!compressor_) compressor_ = std::make_unique<zstd_chunks::Compressor>();
-    return compressor_->pays(sample);
 }
 
 // A small file's DATA, bytes (or their CHUNK) and DONE go out in one
@@ -449,21 +497,29 @@ bool TransferProtocol::sendWhole(Sending& file) {
         got += static_cast<std::size_t>(n);
     }
     file.hash.update(bytes);
-    // An empty file has no CHUNK to carry (the receiver expects none).
-    const bool compress = length > 0 && compresses(file, bytes);
+    // No sample first: compressing a small file costs what trying a sample
+    // of it would (zstd stores what does not shrink as it is), and a tree
+    // of small files spent a third of its CPU on samples. An empty file
+    // has no CHUNK to carry (the receiver expects none).
+    const bool compress = length > 0 && mayCompress(file);
+    if (compress && !compressor_) compressor_ = std::make_unique<zstd_chunks::Compressor>();
     Message data("DATA");
     data.set("name", info.name).set("offset", file.offset).set("length", length);
     if (compress) data.set("encoding", "zstd");
-    std::string out = data.encode();
-    out += '\n';
-    out += compress ? compressor_->framed(bytes) : bytes;
-    out += Message("DONE")
-               .set("name", info.name)
-               .set(std::string(FileDigest::field), file.hash.hexDigest())
-               .encode();
-    out += '\n';
+    std::string dataLine = data.encode() + '\n';
+    std::string doneLine = Message("DONE")
+                               .set("name", info.name)
+                               .set(std::string(FileDigest::field), file.hash.hexDigest())
+                               .encode() +
+                           '\n';
     observer_.fileStarted(info, file.offset, true);
-    emit(std::move(out));
+    if (compress && peerBatches_) {
+        batchCompressed(std::move(dataLine), bytes, std::move(doneLine));
+    } else {
+        dataLine += compress ? compressor_->framed(bytes) : bytes;
+        dataLine += doneLine;
+        emit(std::move(dataLine));
+    }
     file.moved = length;
     observer_.fileProgress(info, length);
     file.stage = Sending::Stage::answered;
@@ -645,8 +701,26 @@ void TransferProtocol::onData(const Message& message) {
     rawRemaining_ = length;
     rawMoved_ = 0;
     startWriter(length);
-    // Compressed, the data comes as CHUNK lines, each with its frame.
-    if (length > 0 && !compressed_) setRawMode();
+    // Compressed, the data comes as CHUNK lines, each with its frame, after
+    // what an earlier CHUNK held of it.
+    if (compressed_) return storeAhead();
+    if (!ahead_.empty()) {
+        throw TransferError(code::badMessage, "compressed bytes wait, but DATA is not compressed");
+    }
+    if (length > 0) setRawMode();
+}
+
+// Bytes a batch's CHUNK decoded to beyond its first file are the next
+// files' data: each takes its part when its DATA comes.
+void TransferProtocol::storeAhead() {
+    if (ahead_.empty()) return;
+    const std::size_t take =
+        static_cast<std::size_t>(std::min<std::uint64_t>(rawRemaining_, ahead_.size()));
+    std::string rest = ahead_.substr(take);
+    ahead_.resize(take);
+    std::string mine = std::move(ahead_);
+    ahead_ = std::move(rest);
+    store(mine);
 }
 
 void TransferProtocol::onChunk(const Message& message) {
@@ -669,15 +743,15 @@ void TransferProtocol::compressedDataReceived(std::string_view data) {
     frame_.append(data.substr(0, take));
     frameRemaining_ -= take;
     if (frameRemaining_ > 0) return;
-    std::string plain;
+    // The piece may hold the next files' bytes too (a batch): those wait.
     try {
-        plain = decompressor_->decompress(frame_, rawRemaining_);
+        ahead_ = decompressor_->decompress(frame_, zstd_chunks::maxChunk);
     } catch (const TransferError& error) {
         failIncoming(error);
         return;
     }
     frame_.clear();
-    store(plain);
+    storeAhead();
     if (incoming_) setLineMode(data.substr(take));
 }
 
@@ -855,6 +929,8 @@ void TransferProtocol::connectionLost(const Failure& reason) {
                              "connection lost: " + reason.what());
     }
     inFlight_.clear();
+    inFlightByName_.clear();
+    toStream_.clear();
     if (error.empty() && !reason.check<ConnectionDone>()) error = reason.what();
     finished(error);
 }

@@ -15,9 +15,11 @@
 
 #include <chrono>
 #include <deque>
+#include <list>
 #include <memory>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 namespace twine {
@@ -49,14 +51,21 @@ public:
     static constexpr int version = 2;
     /// What HELLO's `caps` lists.
     static constexpr const char* capabilities =
-        "resume,tree,xxh128,same,window,checksum,dry-run,zstd";
+        "resume,tree,xxh128,same,window,checksum,dry-run,zstd,zstd-batch";
     /// A peer must complete the handshake within this time, so a silent
     /// connection cannot hold a server slot forever.
     static constexpr std::chrono::seconds handshakeTimeout{30};
-    /// Files (and directories) a sender offers before their answers come:
-    /// a tree moves without a round trip per file. A receiver refuses a
-    /// FILE beyond this many unanswered ones, bounding its open files.
-    static constexpr std::size_t window = 128;
+    /// Files (and directories) this end accepts offered and unanswered, as
+    /// a receiver, announced in HELLO's `window`: a tree moves without a
+    /// round trip per file. A sender offers at most the peer's window, or
+    /// legacyWindow if its HELLO names none. A receiver refuses a FILE
+    /// beyond it, bounding its open files (two a file, until it is OK).
+    /// Large enough to cover the time a group of files takes to be made
+    /// durable: at 128 a tree of small files over a slow link waited for it.
+    static constexpr std::size_t window = 1024;
+    /// The window of a peer whose HELLO does not name one (twine-ft before
+    /// HELLO had `window`).
+    static constexpr std::size_t legacyWindow = 128;
     /// Files up to this size go out in one write with their DATA and DONE.
     static constexpr std::uint64_t inlineLimit = 64 * 1024;
     /// Which end of the handshake this is (the side that connected or accepted).
@@ -131,7 +140,8 @@ private:
     enum class State { hello, auth, welcome, ready };
     class Cork;
     struct Sending;
-    using InFlight = std::deque<std::unique_ptr<Sending>>;
+    // A list: answers remove files from anywhere, and byName_ keeps iterators.
+    using InFlight = std::list<std::unique_ptr<Sending>>;
 
     void dispatch(const Message& message);
     void onHello(const Message& message);
@@ -144,6 +154,8 @@ private:
     Transport& wire();
     void emit(std::string&& bytes);
     void flushCorked();
+    void batchCompressed(std::string data, std::string_view bytes, std::string done);
+    void appendBatch();
 
     void sendNext();
     bool offerNext(std::string& offers);
@@ -163,10 +175,10 @@ private:
     void onDone(const Message& message);
     void onChunk(const Message& message);
     void compressedDataReceived(std::string_view data);
+    void storeAhead();
     void store(std::string_view data);
     static bool mayCompress(const Sending& file);
     bool compressing(const Sending& file);
-    bool compresses(const Sending& file, std::string_view sample);
     void startWriter(std::uint64_t length);
     void pauseForWriter();
     void resumeAfterWriter();
@@ -193,7 +205,12 @@ private:
     // Offered and not yet answered, in the order offered (the receiver
     // answers in that order, and data is sent in it, one file at a time).
     InFlight inFlight_;
+    std::unordered_map<std::string, InFlight::iterator> inFlightByName_;
+    // Accepted by RESUME and waiting to stream, in the order accepted.
+    std::deque<Sending*> toStream_;
     Sending* streaming_ = nullptr;
+    // The most offers to keep in flight: the peer's window (HELLO).
+    std::size_t peerWindow_ = legacyWindow;
 
     std::shared_ptr<ReceiveRoot> receiveRoot_;
     // RESUME sent, waiting for their DATA, in the order accepted.
@@ -209,6 +226,19 @@ private:
     std::string frame_;
     std::unique_ptr<zstd_chunks::Decompressor> decompressor_;
     std::unique_ptr<zstd_chunks::Compressor> compressor_;
+    // Received: bytes a CHUNK decoded to beyond its file's, the start of
+    // the next compressed files' data (zstd-batch).
+    std::string ahead_;
+    // Sending: the peer takes a batch of small files in one CHUNK (its
+    // HELLO lists zstd-batch), and the batch gathered while corked: the
+    // first file's DATA line, every file's bytes, and the lines after the
+    // CHUNK (the first DONE, then each other file's DATA and DONE).
+    bool peerBatches_ = false;
+    struct Batch {
+        std::string head;
+        std::string bytes;
+        std::string tail;
+    } batch_;
     std::uint64_t rawMoved_ = 0;
     WriteBehind::Post post_;
     WriteBehind::Options writeOptions_;

@@ -11,7 +11,8 @@ namespace twine::filetransfer {
 /// twine-ft's --compress (PROTOCOL.md, "Compression"): a file's data goes
 /// as CHUNK messages, each followed by the next piece of one zstd stream
 /// that runs through the whole session, flushed at the end of each piece,
-/// which holds at most maxChunk bytes of a file. One stream, not a frame
+/// which holds at most maxChunk bytes: of one file, or of a batch of small
+/// files (zstd-batch, TransferProtocol). One stream, not a frame
 /// per chunk, because most files of a tree are small: a header of a few KiB
 /// compresses well only against the files before it (as rsync -z's stream).
 namespace zstd_chunks {
@@ -57,7 +58,7 @@ public:
     Decompressor(const Decompressor&) = delete;
     Decompressor& operator=(const Decompressor&) = delete;
 
-    /// The file bytes the piece `frame` holds: all of it must decode to at
+    /// The bytes the piece `frame` holds: all of it must decode to at
     /// most `limit` (and maxChunk) bytes. Throws TransferError
     /// ("bad-message") for bytes that are not the stream's next piece, or
     /// that hold more than that.

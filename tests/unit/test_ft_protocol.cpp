@@ -18,6 +18,7 @@
 #include <ctime>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <span>
 #include <sstream>
@@ -569,11 +570,13 @@ std::string hexDigestOf(std::string_view data) {
     return digest.hexDigest();
 }
 
-// The client's first output after the handshake, the server not answering it.
-std::string firstOffers(Link& link) {
+// The client's first output after the handshake, the server not answering
+// it; `edit` may change what the server says before the client reads it.
+std::string firstOffers(Link& link, const std::function<std::string(std::string)>& edit = {}) {
     for (int round = 0; round < 10; ++round) {
         std::string toServer = link.clientSide.value();
         std::string toClient = link.serverSide.value();
+        if (edit) toClient = edit(toClient);
         link.clientSide.clear();
         link.serverSide.clear();
         if (toServer.find("FILE ") != std::string::npos) return toServer;
@@ -608,6 +611,44 @@ TEST_CASE("a tree is offered a window of files ahead, without waiting for each a
     CHECK(link->serverEvents.finished.size() == files);
     CHECK(readFile(remote.path / "tree" / std::to_string(files - 1)) == "x");
     link->close();
+}
+
+// The server's HELLO with its `window` field replaced (by nothing: removed).
+std::function<std::string(std::string)> announcedWindow(const std::string& field) {
+    return [field](std::string said) {
+        std::size_t at = said.find(" window=");
+        if (at != std::string::npos) {
+            std::size_t end = said.find_first_of(" \n", at + 1);
+            said.replace(at, end - at, field.empty() ? "" : " window=" + field);
+        }
+        return said;
+    };
+}
+
+TEST_CASE("a sender keeps no more offers in flight than the receiver's HELLO allows") {
+    TempDir local, remote;
+    fs::create_directory(local.path / "tree");
+    for (int i = 0; i < 200; ++i) writeFile(local.path / "tree" / std::to_string(i), "x");
+    SUBCASE("a receiver that names a window gets that many") {
+        auto link = pushLink(remote.path, {(local.path / "tree").string()});
+        std::string offers = firstOffers(*link, announcedWindow("5"));
+        CHECK(countLines(offers, "DIR ") + countLines(offers, "FILE ") == 5);
+        link->close();
+    }
+    SUBCASE("a receiver that names none gets the window of version 2 before it had one") {
+        auto link = pushLink(remote.path, {(local.path / "tree").string()});
+        std::string offers = firstOffers(*link, announcedWindow(""));
+        CHECK(countLines(offers, "DIR ") + countLines(offers, "FILE ") ==
+              ft::TransferProtocol::legacyWindow);
+        link->close();
+    }
+    SUBCASE("a window of 0 is refused") {
+        auto link = pushLink(remote.path, {(local.path / "tree").string()});
+        std::string offers = firstOffers(*link, announcedWindow("0"));
+        CHECK(offers.find("FILE ") == std::string::npos);
+        CHECK(link->clientSide.disconnecting());
+        link->close();
+    }
 }
 
 TEST_CASE("an answer arriving while a file streams does not put a line among its bytes") {
@@ -824,12 +865,14 @@ TEST_CASE("an offer with a malformed digest ends the session with bad-message") 
 namespace {
 
 // Pumps a link to its end, returning every byte the client sent.
-std::string pumpRecordingClient(Link& link) {
+std::string pumpRecordingClient(Link& link,
+                                const std::function<std::string(std::string)>& edit = {}) {
     std::string wire;
     for (int round = 0; round < 100000; ++round) {
         link.clock.advance(twine::Duration(0));
         std::string toServer = link.clientSide.value();
         std::string toClient = link.serverSide.value();
+        if (edit) toClient = edit(toClient);
         link.clientSide.clear();
         link.serverSide.clear();
         if (toServer.empty() && toClient.empty() && !link.callDue()) break;
@@ -885,7 +928,20 @@ TEST_CASE("--compress sends small files whole and compressed, and an empty one a
     writeFile(local.path / "tree" / "empty.h", "");
     auto link =
         pushLink(remote.path, {(local.path / "tree").string()}, "token", false, compressed());
-    std::string wire = pumpRecordingClient(*link);
+    // 200 KB of small files: one CHUNK for them all (zstd-batch), or one
+    // each for a receiver whose HELLO does not offer batches.
+    std::size_t chunks = 1;
+    std::function<std::string(std::string)> edit;
+    SUBCASE("a receiver that takes batches") {}
+    SUBCASE("a receiver that does not") {
+        chunks = 20;
+        edit = [](std::string said) {
+            std::size_t at = said.find(",zstd-batch");
+            if (at != std::string::npos && said.rfind("HELLO", 0) == 0) said.erase(at, 11);
+            return said;
+        };
+    }
+    std::string wire = pumpRecordingClient(*link, edit);
     CHECK(link->client->completed());
     for (int i = 0; i < 20; ++i) {
         CHECK(readFile(remote.path / "tree" / ("f" + std::to_string(i) + ".h")) ==
@@ -893,7 +949,7 @@ TEST_CASE("--compress sends small files whole and compressed, and an empty one a
     }
     CHECK(fs::exists(remote.path / "tree" / "empty.h"));
     CHECK(fs::file_size(remote.path / "tree" / "empty.h") == 0);
-    CHECK(countLines(wire, "CHUNK ") == 20);
+    CHECK(countLines(wire, "CHUNK ") == chunks);
     CHECK(wire.size() * 4 < 20 * 10000);
     link->close();
 }
@@ -925,10 +981,19 @@ TEST_CASE("hostile compressed data gives a clear error and a closed connection")
         link->server->connectionLost(twine::ConnectionLost());
     };
     ft::zstd_chunks::Compressor compressor;
-    check("CHUNK length=99999999\n", "bad-message");                // over any frame's bound
-    check("CHUNK length=5\nnot a frame", "bad-message");            // not zstd
-    check(compressor.framed(std::string(11, 'x')), "bad-message");  // more than announced
-    check(compressor.framed("abc") + compressor.framed(std::string(100, 'y')), "bad-message");
+    check("CHUNK length=99999999\n", "bad-message");      // over any frame's bound
+    check("CHUNK length=5\nnot a frame", "bad-message");  // not zstd
+    // Bytes beyond the file's wait for the next compressed file's DATA
+    // (zstd-batch); anything else while they wait is refused.
+    check(compressor.framed(std::string(11, 'x')) + "BYE\n", "bad-message");
+    check(compressor.framed("abc") + compressor.framed(std::string(100, 'y')) + "BYE\n",
+          "bad-message");
+    check(compressor.framed(std::string(11, 'x')) +
+              "DONE name=z xxh128=" + hexDigestOf(std::string(10, 'x')) +
+              "\nFILE name=w size=1 mode=644 mtime=0\nDATA name=w offset=0 length=1\n",
+          "bad-message");
+    // A piece may not decode to more than any one CHUNK may hold.
+    check(compressor.framed(std::string(ft::zstd_chunks::maxChunk + 1, 'x')), "bad-message");
     auto link = authenticatedServer(root.path);
     link->server->dataReceived(
         "FILE name=u size=1 mode=644 mtime=0\n"
