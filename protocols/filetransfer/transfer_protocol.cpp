@@ -172,7 +172,7 @@ void TransferProtocol::emit(std::string&& bytes) {
     if (corked_ == 0) return transport().write(std::move(bytes));
     appendBatch();
     corkedLines_ += bytes;
-    if (corkedLines_.size() >= corkLimit) flushCorked();
+    if (corkedLines_.size() >= corkLimit || ++corkedCount_ >= corkMessages) flushCorked();
 }
 
 void TransferProtocol::flushCorked() {
@@ -180,6 +180,7 @@ void TransferProtocol::flushCorked() {
     if (corkedLines_.empty() || !connected()) return;
     std::string lines = std::move(corkedLines_);
     corkedLines_.clear();
+    corkedCount_ = 0;
     transport().write(std::move(lines));
 }
 

@@ -244,9 +244,13 @@ private:
     WriteBehind::Options writeOptions_;
     // Answers (RESUME, OK, SAME, ERROR), offers and small files gathered
     // while corked_ > 0: a tree of small files costs one write (and a few
-    // TLS records) per read, not one per file. Flushed at corkLimit bytes.
+    // TLS records) per read, not one per file. Flushed at corkLimit bytes
+    // or corkMessages pieces: a read can bring a whole window of offers,
+    // and the sender should not wait for all their answers to start.
     static constexpr std::size_t corkLimit = 256 * 1024;
+    static constexpr std::size_t corkMessages = 64;
     int corked_ = 0;
+    std::size_t corkedCount_ = 0;
     std::string corkedLines_;
     // Lets posted worker results know whether this protocol is still there.
     std::shared_ptr<int> lifetime_ = std::make_shared<int>(0);

@@ -30,11 +30,14 @@ void TransferServer::lineReceived(std::string_view line) {
 // that connection to let go, so the new one resumes from the partial
 // instead of failing "busy". Reading stops meanwhile, keeping the order.
 bool TransferServer::waitForDrain(std::string_view line) {
+    // Most lines are not offers: they are not decoded twice.
+    if (!line.starts_with("FILE ")) return false;
     std::string name;
     try {
         Message message = Message::decode(line);
-        if (message.verb() != "FILE" || !message.has("name")) return false;
+        if (!message.has("name")) return false;
         name = SafeName(message.get("name")).str();
+        if (!root_->receiving(name)) return false;  // the common case, at once
         // This connection's own earlier offer of the name: "busy" at once
         // (its data comes after this line, so waiting would stall it).
         if (receivingName(name)) return false;
