@@ -4,6 +4,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 
 namespace twine_ft {
@@ -16,10 +17,8 @@ double ProgressDisplay::since(Clock::time_point start) const {
 }
 
 void ProgressDisplay::transferPlanned(std::uint64_t files, std::uint64_t bytes) {
-    if (planned_) return;
-    planned_ = true;
-    plannedFiles_ = files;
-    plannedBytes_ = bytes;
+    plannedFiles_ = std::max(plannedFiles_, files);
+    plannedBytes_ = std::max(plannedBytes_, bytes);
 }
 
 OverallProgress ProgressDisplay::overall(std::uint64_t current) const {

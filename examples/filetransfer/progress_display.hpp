@@ -68,8 +68,7 @@ private:
     std::uint64_t moved_ = 0;
     std::uint64_t resumed_ = 0;
     std::uint64_t totalSize_ = 0;
-    // The plan of the first session (a retry plans the same files again).
-    bool planned_ = false;
+    // The largest plan a session made (a retry plans the same files again).
     std::uint64_t plannedFiles_ = 0;
     std::uint64_t plannedBytes_ = 0;
     std::uint64_t filesDone_ = 0;

@@ -44,8 +44,13 @@ class RetryingClient::Attempt final : public ft::TransferObserver {
 public:
     explicit Attempt(RetryingClient& owner) : owner_(owner) {}
 
+    // Each path pushed, or each name fetched (the server's PLAN), adds to
+    // the run's plan; a retry plans the same files again, so the display
+    // keeps the largest any attempt has made.
     void transferPlanned(std::uint64_t files, std::uint64_t bytes) override {
-        owner_.display_.transferPlanned(files, bytes);  // the display keeps the first plan
+        plannedFiles_ += files;
+        plannedBytes_ += bytes;
+        owner_.display_.transferPlanned(plannedFiles_, plannedBytes_);
     }
     void fileStarted(const ft::FileInfo& info, std::uint64_t offset, bool sending) override {
         owner_.display_.fileStarted(info, offset, sending);
@@ -96,6 +101,8 @@ public:
 
 private:
     RetryingClient& owner_;
+    std::uint64_t plannedFiles_ = 0;  // this attempt's plans, summed
+    std::uint64_t plannedBytes_ = 0;
 };
 
 RetryingClient::RetryingClient(twine::ReactorTime& time, std::string endpoint, MakeClient make,

@@ -266,7 +266,13 @@ void IncomingFile::start(std::uint64_t offset) {
     if (offset != 0 && offset != have_) {
         throw TransferError(code::unexpected, "data must start at 0 or at the partial's end");
     }
-    if (::ftruncate(part_.get(), static_cast<off_t>(offset)) != 0) {
+    // Cut only what is past the offset: ftruncate changes the partial's
+    // times even at its own size, a journalled inode update for every new
+    // (empty) partial of a tree.
+    struct stat st {};
+    const bool mustCut =
+        ::fstat(part_.get(), &st) != 0 || static_cast<std::uint64_t>(st.st_size) != offset;
+    if (mustCut && ::ftruncate(part_.get(), static_cast<off_t>(offset)) != 0) {
         throwSystemError("truncate " + name_.str(), errno);
     }
     hash_ = offset == 0 ? FileDigest() : prefix_;

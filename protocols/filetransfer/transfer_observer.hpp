@@ -19,7 +19,8 @@ public:
     virtual void sessionStarted(const Address& peer) { (void)peer; }
     /// The sending side queued `files` files (directories not counted) of
     /// `bytes` bytes in all: a tree's totals, for an overall progress line.
-    /// Called once per queued batch (each path sent, each tree fetched).
+    /// Called once per queued batch (each path sent, each tree fetched), on
+    /// the sending side and, when the sender's PLAN arrives, the receiving one.
     virtual void transferPlanned(std::uint64_t files, std::uint64_t bytes) {
         (void)files, (void)bytes;
     }

@@ -275,6 +275,9 @@ void TransferProtocol::dispatch(const Message& message) {
     if (verb == "DATA") return onData(message);
     if (verb == "DONE") return onDone(message);
     if (verb == "CHUNK") return onChunk(message);
+    if (verb == "PLAN") {
+        return observer_.transferPlanned(message.getNumber("files"), message.getNumber("bytes"));
+    }
     handleMessage(message);
 }
 
@@ -294,8 +297,12 @@ void TransferProtocol::onHello(const Message& message) {
     if (message.get("role") != expectedRole) unexpected("role " + message.get("role"));
     theirNonce_ = message.getHex("nonce", auth::nonceSize);
     if (message.has("caps")) {
-        std::string caps = "," + message.get("caps") + ",";
-        peerBatches_ = caps.find(",zstd-batch,") != std::string::npos;
+        const std::string caps = "," + message.get("caps") + ",";
+        auto listed = [&caps](const char* cap) {
+            return caps.find("," + std::string(cap) + ",") != std::string::npos;
+        };
+        peerBatches_ = listed("zstd-batch");
+        peerPlans_ = listed("plan");
     }
     if (message.has("window")) {
         std::uint64_t theirs = message.getNumber("window");
@@ -365,7 +372,11 @@ void TransferProtocol::queueOutgoing(std::vector<OutgoingEntry> entries, Offerin
         ++files;
         bytes += entry.info.size;
     }
-    if (files > 0) observer_.transferPlanned(files, bytes);
+    if (files > 0) {
+        observer_.transferPlanned(files, bytes);
+        // The receiver's progress line shows the totals too (a fetch's).
+        if (peerPlans_) send(Message("PLAN").set("files", files).set("bytes", bytes));
+    }
     for (auto& entry : entries) {
         entry.info.dryRun = offering.dryRun;
         entry.checksum = offering.checksum;

