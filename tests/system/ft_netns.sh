@@ -131,12 +131,16 @@ in_a timeout 120 "$FT" fetch big.bin tree --from "$TO" -o "$FETCHED" --token-fil
     > "$WORK/fetch1.out" 2>&1 || fail "fetch: $(cat "$WORK/fetch1.out")"
 [[ $(sha "$FETCHED/big.bin") == $(sha "$SRC/big.bin") ]] || fail "fetched big.bin differs"
 (cd "$FETCHED" && sha256sum -c --quiet "$WORK/src.sums") || fail "fetched tree differs"
+# The server's PLAN gives the fetching side the totals (big.bin and the tree).
+total=$(($(find "$SRC/tree" -type f | wc -l) + 1))
+grep -q "^progress: $total/$total files .* ETA " "$WORK/fetch1.out" ||
+    fail "the fetch's progress line has no totals: $(grep progress "$WORK/fetch1.out")"
 if in_a timeout 30 "$FT" fetch no-such-file --from "$TO" -o "$FETCHED" \
     --token-file "$WORK/token" > "$WORK/fetch2.out" 2>&1; then
     fail "fetching a missing name succeeded"
 fi
 grep -q "no-such-file.*not-found" "$WORK/fetch2.out" || fail "no clear error: $(cat "$WORK/fetch2.out")"
-pass "fetched the file and the tree back with equal SHA-256; a missing name is an error"
+pass "fetched the file and the tree back with equal SHA-256, totals in the progress line; a missing name is an error"
 
 # --- re-runs move only what changed --------------------------------------
 # The tree holds 5 files; the receiver kept their mtimes, so all are up to date.
