@@ -28,6 +28,9 @@
 # TWINE_FT_OLD=/path/to/twine-ft: an older binary measured as well, in rows
 # "twine-ft (before)" (plaintext and --compress rows when its help offers them).
 #
+# The receivers write to a fresh ext4 with a journal on a loop device (direct
+# I/O, a sparse image in the scratch directory); FTC_DEST_FS=root writes to
+# the scratch directory's own filesystem instead (see below for why not).
 # Before every run the destination is emptied (except in case 4), dirty pages
 # are flushed (sync) and memory is warmed (see netns_lib.sh); after it the copy
 # is compared with the source (cmp, diff -r). Peak RSS is the largest process

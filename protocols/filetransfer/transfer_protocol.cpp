@@ -726,13 +726,15 @@ void TransferProtocol::onData(const Message& message) {
 // files' data: each takes its part when its DATA comes.
 void TransferProtocol::storeAhead() {
     if (ahead_.empty()) return;
-    const std::size_t take =
-        static_cast<std::size_t>(std::min<std::uint64_t>(rawRemaining_, ahead_.size()));
-    std::string rest = ahead_.substr(take);
-    ahead_.resize(take);
-    std::string mine = std::move(ahead_);
-    ahead_ = std::move(rest);
-    store(mine);
+    const std::size_t take = static_cast<std::size_t>(
+        std::min<std::uint64_t>(rawRemaining_, ahead_.size() - aheadUsed_));
+    const std::size_t from = aheadUsed_;
+    aheadUsed_ += take;
+    store(std::string_view(ahead_).substr(from, take));
+    if (aheadUsed_ == ahead_.size()) {
+        ahead_.clear();  // empty again: nothing waits
+        aheadUsed_ = 0;
+    }
 }
 
 void TransferProtocol::onChunk(const Message& message) {
@@ -758,6 +760,7 @@ void TransferProtocol::compressedDataReceived(std::string_view data) {
     // The piece may hold the next files' bytes too (a batch): those wait.
     try {
         ahead_ = decompressor_->decompress(frame_, zstd_chunks::maxChunk);
+        aheadUsed_ = 0;
     } catch (const TransferError& error) {
         failIncoming(error);
         return;

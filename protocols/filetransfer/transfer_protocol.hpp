@@ -227,8 +227,10 @@ private:
     std::unique_ptr<zstd_chunks::Decompressor> decompressor_;
     std::unique_ptr<zstd_chunks::Compressor> compressor_;
     // Received: bytes a CHUNK decoded to beyond its file's, the start of
-    // the next compressed files' data (zstd-batch).
+    // the next compressed files' data (zstd-batch), of which the first
+    // aheadUsed_ are taken; empty when nothing waits.
     std::string ahead_;
+    std::size_t aheadUsed_ = 0;
     // Sending: the peer takes a batch of small files in one CHUNK (its
     // HELLO lists zstd-batch), and the batch gathered while corked: the
     // first file's DATA line, every file's bytes, and the lines after the
