@@ -1,3 +1,4 @@
+#include <twine/protocols/filetransfer/aligned_buffer.hpp>
 #include <twine/protocols/filetransfer/file_digest.hpp>
 #include <twine/protocols/filetransfer/message.hpp>
 #include <twine/protocols/filetransfer/transfer_error.hpp>
@@ -13,7 +14,6 @@
 #include <cerrno>
 #include <cstring>
 #include <new>
-#include <vector>
 
 namespace twine::filetransfer {
 
@@ -58,7 +58,7 @@ std::string FileDigest::hexDigest() const {
 
 void FileDigest::updateFromFile(int fd, std::uint64_t length) {
     if (length == 0) return;  // a new file: nothing to read (and no buffer to zero)
-    std::vector<char> buffer(static_cast<std::size_t>(std::min<std::uint64_t>(length, 1 << 20)));
+    AlignedBuffer buffer(static_cast<std::size_t>(std::min<std::uint64_t>(length, 1 << 20)));
     std::uint64_t offset = 0;
     while (offset < length) {
         std::size_t want =

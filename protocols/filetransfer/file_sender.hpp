@@ -2,6 +2,7 @@
 
 #include <twine/core/delayed_call.hpp>
 #include <twine/core/producer.hpp>
+#include <twine/protocols/filetransfer/aligned_buffer.hpp>
 #include <twine/protocols/filetransfer/file_digest.hpp>
 
 #include <cstdint>
@@ -85,6 +86,7 @@ private:
     FileDigest& hash_;
     Events events_;
     std::function<std::string(std::string_view)> encoder_;
+    std::unique_ptr<AlignedBuffer> buffer_;  // what produce() reads into; made on first use
     DelayedCall more_;
     std::shared_ptr<ZeroCopyJob> job_;
     DelayedCall progressTimer_;

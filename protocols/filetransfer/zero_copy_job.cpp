@@ -1,3 +1,4 @@
+#include <twine/protocols/filetransfer/aligned_buffer.hpp>
 #include <twine/protocols/filetransfer/zero_copy_job.hpp>
 
 #include <fcntl.h>
@@ -12,7 +13,6 @@
 #include <cstring>
 #include <system_error>
 #include <thread>
-#include <vector>
 
 namespace twine::filetransfer {
 namespace {
@@ -82,7 +82,7 @@ void ZeroCopyJob::run() {
 }
 
 void ZeroCopyJob::hashRange() {
-    std::vector<char> window(windowSize);
+    AlignedBuffer window(windowSize);
     std::uint64_t position = offset_;
     std::uint64_t end = offset_ + length_;
     while (position < end && !cancelled_) {
