@@ -17,6 +17,7 @@
 #include <filesystem>
 #include <memory>
 #include <string>
+#include <system_error>
 
 namespace fs = std::filesystem;
 namespace ft = twine::filetransfer;
@@ -29,14 +30,24 @@ struct Verified final : ft::TransferObserver {
     void fileFinished(const ft::FileInfo&, std::uint64_t) override { ++finished; }
 };
 
-const fs::path& scratch() {
-    static const fs::path path = [] {
-        char pattern[] = "/tmp/twine-fuzz-ft-XXXXXX";
+// A directory of the run's own (mkdtemp), removed when the fuzzer exits.
+struct Scratch {
+    fs::path path;
+    Scratch() {
+        char pattern[] = "/tmp/twine-fuzz-ft-XXXXXX";  // mkdtemp's template
         const char* made = ::mkdtemp(pattern);
         FUZZ_CHECK(made != nullptr);
-        return fs::path(made);
-    }();
-    return path;
+        path = made;
+    }
+    ~Scratch() {
+        std::error_code ignored;
+        fs::remove_all(path, ignored);
+    }
+};
+
+const fs::path& scratch() {
+    static const Scratch made;
+    return made.path;
 }
 
 // The server and a client that authenticates it, then goes quiet: the
