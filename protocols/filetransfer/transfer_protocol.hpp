@@ -140,7 +140,7 @@ private:
     enum class State { hello, auth, welcome, ready };
     class Cork;
     struct Sending;
-    // A list: answers remove files from anywhere, and byName_ keeps iterators.
+    // A list: answers remove files from anywhere, and inFlightByName_ keeps iterators.
     using InFlight = std::list<std::unique_ptr<Sending>>;
 
     void dispatch(const Message& message);
@@ -231,13 +231,13 @@ private:
     // aheadUsed_ are taken; empty when nothing waits.
     std::string ahead_;
     std::size_t aheadUsed_ = 0;
+    // Sending: the peer takes PLAN (its HELLO lists plan).
+    bool peerPlans_ = false;
     // Sending: the peer takes a batch of small files in one CHUNK (its
     // HELLO lists zstd-batch), and the batch gathered while corked: the
     // first file's DATA line, every file's bytes, and the lines after the
     // CHUNK (the first DONE, then each other file's DATA and DONE).
     bool peerBatches_ = false;
-    // Sending: the peer takes PLAN (its HELLO lists plan).
-    bool peerPlans_ = false;
     struct Batch {
         std::string head;
         std::string bytes;
