@@ -128,6 +128,7 @@ void TransferProtocol::setWriteBehind(WriteBehind::Post post, WriteBehind::Optio
 
 TransferProtocol::~TransferProtocol() {
     cancelHandshakeTimer();
+    if (lingerTimer_.active()) lingerTimer_.cancel();
 }
 
 void TransferProtocol::cancelHandshakeTimer() {
@@ -225,12 +226,26 @@ void TransferProtocol::closeConnection() {
     wire().loseConnection();
 }
 
+// Our ERROR ends the session, but the peer may still be sending (a file's
+// bytes, say). Closing with its bytes unread makes the kernel reset the
+// connection, and the reset can destroy the ERROR before the peer reads it
+// (it then sees only "connection reset"). So: a lingering close. Half-close
+// (the peer reads the ERROR, then our end), drop whatever still arrives, and
+// close when the peer does (readConnectionLost) or after lingerTimeout.
+void TransferProtocol::closeAfterError() {
+    closing_ = true;
+    waitingForWriter_ = false;
+    wire().loseWriteConnection();
+    resumeProducing();
+    lingerTimer_ = time_.callLater(lingerTimeout, [this] { transport().loseConnection(); });
+}
+
 void TransferProtocol::abortSession(const std::string& code, const std::string& message) {
     if (closing_) return;
     closing_ = true;
     if (peerError_.empty()) peerError_ = message;
     send(Message("ERROR").set("code", code).set("message", message));
-    closeConnection();
+    closeAfterError();
 }
 
 void TransferProtocol::sendFileError(const std::string& name, const std::string& code,
@@ -841,16 +856,8 @@ void TransferProtocol::failIncoming(const TransferError& error) {
     incoming_.reset();
     observer_.fileFailed(name, error.code(), error.what());
     sendFileError(name, error.code(), error.what());
-    closing_ = true;
     peerError_ = error.what();
-    if (waitingForWriter_) {
-        // Read (and drop) until closed, as when the writer keeps up:
-        // closing with bytes unread would reset the connection and could
-        // cost the peer our ERROR.
-        waitingForWriter_ = false;
-        resumeProducing();
-    }
-    closeConnection();
+    closeAfterError();
 }
 
 void TransferProtocol::onDone(const Message& message) {
@@ -933,6 +940,7 @@ void TransferProtocol::incomingLost() {
 void TransferProtocol::connectionLost(const Failure& reason) {
     lost_ = true;
     cancelHandshakeTimer();
+    if (lingerTimer_.active()) lingerTimer_.cancel();
     std::string error = peerError_;
     incomingLost();
     // Files that arrived whole are put in place, though no OK can be sent.

@@ -55,6 +55,9 @@ public:
     /// A peer must complete the handshake within this time, so a silent
     /// connection cannot hold a server slot forever.
     static constexpr std::chrono::seconds handshakeTimeout{30};
+    /// After an ERROR that ends the session this end half-closes and drops
+    /// what still arrives until the peer closes, or this long has passed.
+    static constexpr std::chrono::seconds lingerTimeout{10};
     /// Files (and directories) this end accepts offered and unanswered, as
     /// a receiver, announced in HELLO's `window`: a tree moves without a
     /// round trip per file. A sender offers at most the peer's window, or
@@ -150,6 +153,7 @@ private:
     void onError(const Message& message);
     void becomeReady();
     void cancelHandshakeTimer();
+    void closeAfterError();
 
     Transport& wire();
     void emit(std::string&& bytes);
@@ -198,6 +202,7 @@ private:
     std::string theirNonce_;
     std::string peerError_;
     DelayedCall handshakeTimer_;
+    DelayedCall lingerTimer_;
     bool closing_ = false;
     bool lost_ = false;
 

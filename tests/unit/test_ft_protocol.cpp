@@ -123,6 +123,16 @@ struct Link {
     }
 };
 
+/// A session ended by an error: the end that sent the ERROR half-closes at
+/// once (so the peer reads the ERROR, not a reset), drops what still
+/// arrives, and closes when the linger time is up.
+void checkLingeringClose(twine::Clock& clock, twine::StringTransport& transport) {
+    CHECK(transport.writeClosed());
+    CHECK_FALSE(transport.disconnecting());
+    clock.advance(ft::TransferProtocol::lingerTimeout);
+    CHECK(transport.disconnecting());
+}
+
 std::shared_ptr<ft::ReceiveRoot> rootAt(const fs::path& path, bool overwrite = false) {
     ft::ReceiveRoot::Options options;
     options.allowOverwrite = overwrite;
@@ -242,7 +252,7 @@ TEST_CASE("a wrong token is refused and nothing is written") {
     writeFile(local.path / "f", "content");
     auto link = pushLink(remote.path, {(local.path / "f").string()}, "wrong");
     link->pump();
-    CHECK(link->serverSide.disconnecting());
+    checkLingeringClose(link->clock, link->serverSide);
     CHECK_FALSE(link->server->isAuthenticated());
     CHECK_FALSE(link->client->completed());
     link->close();
@@ -321,7 +331,7 @@ TEST_CASE("a malformed PLAN ends the session with bad-message") {
     auto link = authenticatedServer(root.path);
     link->server->dataReceived("PLAN files=two bytes=3\n");
     CHECK(link->serverSide.value().find("code=bad-message") != std::string::npos);
-    CHECK(link->serverSide.disconnecting());
+    checkLingeringClose(link->clock, link->serverSide);
     CHECK(link->serverEvents.plans.empty());
 }
 
@@ -368,8 +378,8 @@ TEST_CASE("hostile input to a server gives a clear error and a closed connection
         server.makeConnection(transport);
         transport.clear();
         server.dataReceived(input);
-        CHECK(transport.disconnecting());
         CHECK(transport.value().find("ERROR code=" + code) == 0);
+        checkLingeringClose(clock, transport);
     };
     check("FILE name=x size=1 mode=644 mtime=0\n", "auth");
     check("garbage\n", "bad-message");
@@ -414,8 +424,8 @@ TEST_CASE("a peer that never authenticates is dropped after the handshake timeou
     clock.advance(ft::TransferProtocol::handshakeTimeout - std::chrono::seconds(1));
     CHECK_FALSE(transport.disconnecting());
     clock.advance(std::chrono::seconds(2));
-    CHECK(transport.disconnecting());
     CHECK(transport.value().find("ERROR code=auth") == 0);
+    checkLingeringClose(clock, transport);
 }
 
 TEST_CASE("an authenticated session is not timed out") {
@@ -573,7 +583,7 @@ TEST_CASE("SAME that answers no offer ends the session with an error") {
     TempDir root;
     auto link = authenticatedServer(root.path);
     link->server->dataReceived("SAME name=f\n");
-    CHECK(link->serverSide.disconnecting());
+    checkLingeringClose(link->clock, link->serverSide);
     CHECK(link->serverSide.value().find("ERROR code=") == 0);
     link->serverSide.clear();
 }
@@ -662,7 +672,7 @@ TEST_CASE("a sender keeps no more offers in flight than the receiver's HELLO all
         auto link = pushLink(remote.path, {(local.path / "tree").string()});
         std::string offers = firstOffers(*link, announcedWindow("0"));
         CHECK(offers.find("FILE ") == std::string::npos);
-        CHECK(link->clientSide.disconnecting());
+        checkLingeringClose(link->clock, link->clientSide);
         link->close();
     }
 }
@@ -712,7 +722,7 @@ TEST_CASE("a receiver refuses offers beyond the window") {
     std::string answers = link->serverSide.value();
     CHECK(countLines(answers, "RESUME ") == ft::TransferProtocol::window);
     CHECK(answers.find("ERROR code=unexpected") != std::string::npos);
-    CHECK(link->serverSide.disconnecting());
+    checkLingeringClose(link->clock, link->serverSide);
     link->server->connectionLost(twine::ConnectionLost());
     CHECK(fs::is_empty(root.path));  // accepted offers with no data leave no partials
 }
@@ -769,7 +779,7 @@ TEST_CASE("data must come in the order the files were accepted") {
         "FILE name=a size=1 mode=644 mtime=0\nFILE name=b size=1 mode=644 mtime=0\n"
         "DATA name=b offset=0 length=1\n");
     CHECK(link->serverSide.value().find("ERROR code=unexpected") != std::string::npos);
-    CHECK(link->serverSide.disconnecting());
+    checkLingeringClose(link->clock, link->serverSide);
 }
 
 TEST_CASE("pipelined files are answered in order and each is verified") {
@@ -875,7 +885,7 @@ TEST_CASE("an offer with a malformed digest ends the session with bad-message") 
     auto link = authenticatedServer(root.path);
     link->server->dataReceived("FILE name=f size=1 mode=644 mtime=0 xxh128=nothex\n");
     CHECK(link->serverSide.value().find("ERROR code=bad-message") == 0);
-    CHECK(link->serverSide.disconnecting());
+    checkLingeringClose(link->clock, link->serverSide);
 }
 
 namespace {
@@ -985,6 +995,27 @@ TEST_CASE("--compress leaves data that does not shrink as it is") {
     link->close();
 }
 
+TEST_CASE("after an error mid-file the receiver drops the rest and closes when the sender does") {
+    // Closing at once, with the sender's bytes unread, would reset the
+    // connection; the reset can destroy the ERROR before the sender reads it.
+    TempDir root;
+    auto link = authenticatedServer(root.path);
+    link->server->dataReceived(
+        "FILE name=z size=10 mode=644 mtime=0\nDATA name=z offset=0 length=10 encoding=zstd\n"
+        "CHUNK length=5\nnot a frame");
+    CHECK(link->serverSide.value().find("ERROR name=z code=bad-message") != std::string::npos);
+    CHECK(link->serverSide.writeClosed());
+    link->serverSide.clear();
+    link->server->dataReceived("the rest of the file\nFILE name=q size=1 mode=644 mtime=0\n");
+    CHECK(link->serverSide.value().empty());
+    CHECK_FALSE(link->serverSide.disconnecting());
+    link->server->readConnectionLost();
+    CHECK(link->serverSide.disconnecting());
+    link->server->connectionLost(twine::ConnectionDone());
+    CHECK(fs::is_empty(root.path));
+    CHECK(link->serverEvents.ended.find("frame") != std::string::npos);
+}
+
 TEST_CASE("hostile compressed data gives a clear error and a closed connection") {
     TempDir root;
     auto check = [&](const std::string& chunks, const std::string& code) {
@@ -993,7 +1024,7 @@ TEST_CASE("hostile compressed data gives a clear error and a closed connection")
             "FILE name=z size=10 mode=644 mtime=0\nDATA name=z offset=0 length=10 encoding=zstd\n" +
             chunks);
         CHECK(link->serverSide.value().find("code=" + code) != std::string::npos);
-        CHECK(link->serverSide.disconnecting());
+        checkLingeringClose(link->clock, link->serverSide);
         link->server->connectionLost(twine::ConnectionLost());
     };
     ft::zstd_chunks::Compressor compressor;
