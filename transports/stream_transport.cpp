@@ -1,3 +1,4 @@
+#include <twine/core/copy_bytes.hpp>
 #include <twine/core/error.hpp>
 #include <twine/core/guard.hpp>
 #include <twine/core/log.hpp>
@@ -273,12 +274,15 @@ void StreamTransport::writeSequence(std::span<const std::string_view> parts) {
 void StreamTransport::enqueueCopy(std::string_view data) {
     Extras& state = extras();
     if (!state.queued.empty() && state.queued.back().data.size() + data.size() <= coalesceLimit) {
-        state.queued.back().data.append(data);
+        appendBytes(state.queued.back().data, data);
         state.queuedBytes += data.size();
         pauseProducerIfFull();
         return;
     }
-    enqueue(Chunk{std::string(data), 0});
+    std::string copy;
+    copy.reserve(data.size());
+    appendBytes(copy, data);
+    enqueue(Chunk{std::move(copy), 0});
 }
 
 void StreamTransport::enqueue(Chunk chunk) {

@@ -1,5 +1,7 @@
 #include <twine/transports/tls_bio.hpp>
 
+#include <twine/core/copy_bytes.hpp>
+
 #include <openssl/bio.h>
 
 #include <algorithm>
@@ -12,7 +14,7 @@ std::size_t TLSBuffers::read(char* out, std::size_t size) {
     std::size_t copied = 0;
     if (stashOffset < stash.size()) {
         copied = std::min(size, stash.size() - stashOffset);
-        std::memcpy(out, stash.data() + stashOffset, copied);
+        copyBytes(out, stash.data() + stashOffset, copied);
         stashOffset += copied;
         if (stashOffset == stash.size()) {
             stash.clear();
@@ -21,7 +23,7 @@ std::size_t TLSBuffers::read(char* out, std::size_t size) {
     }
     const std::size_t fromInput = std::min(size - copied, input.size());
     if (fromInput == 0) return copied;
-    std::memcpy(out + copied, input.data(), fromInput);
+    copyBytes(out + copied, input.data(), fromInput);
     input.remove_prefix(fromInput);
     return copied + fromInput;
 }
@@ -41,7 +43,7 @@ TLSBuffers& buffersOf(BIO* bio) {
 int bioWrite(BIO* bio, const char* data, int size) {
     BIO_clear_retry_flags(bio);
     if (size <= 0) return 0;
-    buffersOf(bio).output.append(data, static_cast<std::size_t>(size));
+    appendBytes(buffersOf(bio).output, std::string_view(data, static_cast<std::size_t>(size)));
     return size;
 }
 

@@ -115,14 +115,18 @@ void FileSender::produce() {
             }
             return;
         }
-        // Read aligned, then copied: the user-space copy costs far less
-        // than the kernel's into a misaligned string (AlignedBuffer).
-        std::string chunk(buffer_->data(), static_cast<std::size_t>(got));
+        // Written from the read buffer: TLS encrypts it at once, a stream
+        // transport sends it at once and copies only what the socket refuses.
+        std::string_view chunk(buffer_->data(), static_cast<std::size_t>(got));
         hash_.update(chunk);
         position_ += static_cast<std::uint64_t>(got);
         remaining_ -= static_cast<std::uint64_t>(got);
         sent_ += static_cast<std::uint64_t>(got);
-        transport_.write(encoder_ ? encoder_(chunk) : std::move(chunk));
+        if (encoder_) {
+            transport_.write(encoder_(chunk));
+        } else {
+            transport_.write(chunk);
+        }
     }
     producing_ = false;
     if (stopped_) return;

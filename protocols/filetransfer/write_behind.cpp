@@ -1,5 +1,7 @@
 #include <twine/protocols/filetransfer/write_behind.hpp>
 
+#include <twine/core/copy_bytes.hpp>
+
 #include <algorithm>
 #include <optional>
 
@@ -28,7 +30,7 @@ WriteBehind::~WriteBehind() {
 void WriteBehind::write(std::string_view data) {
     while (!data.empty()) {
         std::size_t take = std::min(options_.bufferSize - current_.size(), data.size());
-        current_.append(data.data(), take);
+        detail::appendBytes(current_, data.substr(0, take));
         data.remove_prefix(take);
         if (current_.size() == options_.bufferSize) submit();
     }
