@@ -39,20 +39,20 @@ std::uint64_t fileSize(int fd) {
 // parent is missing, or is not a directory: begin() reports that) and,
 // if the name is there, its stat.
 struct Held {
-    UniqueFd directory;
+    SharedFd directory;
     bool present = false;
     struct stat stat {};
 };
 
-Held lookUp(const RootDir& root, const SafeName& name) {
+Held lookUp(SharedParents& parents, const SafeName& name) {
     Held held;
     try {
-        held.directory = root.openParent(name, false);
+        held.directory = parents.parentOf(name, false);
     } catch (const TransferError&) {
         return held;
     }
     held.present =
-        ::fstatat(held.directory.get(), name.leaf().c_str(), &held.stat, AT_SYMLINK_NOFOLLOW) == 0;
+        ::fstatat(held.directory->get(), name.leaf().c_str(), &held.stat, AT_SYMLINK_NOFOLLOW) == 0;
     return held;
 }
 
@@ -64,23 +64,23 @@ ReceiveRoot::ReceiveRoot(const std::string& path, Options options)
 std::unique_ptr<IncomingFile> ReceiveRoot::begin(const FileInfo& info) {
     SafeName name(info.name);
     checkSize(name, info);
-    UniqueFd directory = dir_.openParent(name, true);
-    const bool present = exists(directory.get(), name.leaf());
+    SharedFd directory = parents_.parentOf(name, true);
+    const bool present = exists(directory->get(), name.leaf());
     return claimAndOpen(std::move(name), info, std::move(directory), present);
 }
 
 ReceiveRoot::Taken ReceiveRoot::take(const FileInfo& info) {
     SafeName name(info.name);
-    Held held = lookUp(dir_, name);
-    if (held.present && matches(held.directory.get(), name, held.stat, info))
+    Held held = lookUp(parents_, name);
+    if (held.present && matches(held.directory->get(), name, held.stat, info))
         return {true, nullptr};
     checkSize(name, info);
-    if (!held.directory) held.directory = dir_.openParent(name, true);
+    if (!held.directory) held.directory = parents_.parentOf(name, true);
     return {false, claimAndOpen(std::move(name), info, std::move(held.directory), held.present)};
 }
 
 std::unique_ptr<IncomingFile> ReceiveRoot::claimAndOpen(SafeName name, const FileInfo& info,
-                                                        UniqueFd directory, bool present) {
+                                                        SharedFd directory, bool present) {
     const std::string claimed = name.str();
     claim(claimed);
     try {
@@ -92,11 +92,11 @@ std::unique_ptr<IncomingFile> ReceiveRoot::claimAndOpen(SafeName name, const Fil
 }
 
 std::unique_ptr<IncomingFile> ReceiveRoot::open(SafeName name, const FileInfo& info,
-                                                UniqueFd directory, bool present) {
+                                                SharedFd directory, bool present) {
     checkOverwrite(present, name);
     // Created exclusively first: for a new file (the common case) one lookup.
     std::string partName = SafeName::partName(name.leaf());
-    const int dir = directory.get();
+    const int dir = directory->get();
     bool created = true;
     UniqueFd part(
         ::openat(dir, partName.c_str(), O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
@@ -167,15 +167,15 @@ void ReceiveRoot::check(const FileInfo& info) const {
     if (receiving(name.str())) {
         throw TransferError(code::busy, "'" + name.str() + "' is being received already");
     }
-    UniqueFd directory;
+    SharedFd directory;
     try {
-        directory = dir_.openParent(name, false);
+        directory = parents_.parentOf(name, false);
     } catch (const TransferError& error) {
         if (error.code() == code::notFound) return;  // would be made
         throw;
     }
-    checkOverwrite(exists(directory.get(), name.leaf()), name);
-    checkFreeSpace(directory.get(), name.str(), info.size);
+    checkOverwrite(exists(directory->get(), name.leaf()), name);
+    checkFreeSpace(directory->get(), name.str(), info.size);
 }
 
 void ReceiveRoot::checkSize(const SafeName& name, const FileInfo& info) const {
@@ -194,8 +194,8 @@ void ReceiveRoot::checkOverwrite(bool present, const SafeName& name) const {
 
 bool ReceiveRoot::upToDate(const FileInfo& info) const {
     SafeName name(info.name);
-    Held held = lookUp(dir_, name);
-    return held.present && matches(held.directory.get(), name, held.stat, info);
+    Held held = lookUp(parents_, name);
+    return held.present && matches(held.directory->get(), name, held.stat, info);
 }
 
 bool ReceiveRoot::matches(int directory, const SafeName& name, const struct stat& held,
@@ -233,11 +233,11 @@ bool ReceiveRoot::sameContents(int directory, const SafeName& name, const FileIn
 
 void ReceiveRoot::makeDirectory(const FileInfo& info) {
     SafeName name(info.name);
-    UniqueFd parent = dir_.openParent(name, true);
-    if (::mkdirat(parent.get(), name.leaf().c_str(), info.mode & 0777) != 0 && errno != EEXIST) {
+    SharedFd parent = parents_.parentOf(name, true);
+    if (::mkdirat(parent->get(), name.leaf().c_str(), info.mode & 0777) != 0 && errno != EEXIST) {
         throwSystemError("mkdir " + name.str(), errno);
     }
-    UniqueFd made(::openat(parent.get(), name.leaf().c_str(),
+    UniqueFd made(::openat(parent->get(), name.leaf().c_str(),
                            O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
     if (!made) {
         throw TransferError(code::badName, "'" + name.str() + "' exists and is not a directory");
@@ -245,7 +245,7 @@ void ReceiveRoot::makeDirectory(const FileInfo& info) {
 }
 
 IncomingFile::IncomingFile(std::shared_ptr<ReceiveRoot> root, SafeName name, FileInfo info,
-                           UniqueFd directory, UniqueFd part, std::uint64_t have)
+                           SharedFd directory, UniqueFd part, std::uint64_t have)
     : root_(std::move(root)),
       name_(std::move(name)),
       info_(std::move(info)),
@@ -258,7 +258,7 @@ IncomingFile::IncomingFile(std::shared_ptr<ReceiveRoot> root, SafeName name, Fil
 
 IncomingFile::~IncomingFile() {
     // An offer accepted but never sent to (the connection went first).
-    if (!done_ && have_ == 0 && position_ == 0) ::unlinkat(directory_.get(), partName_.c_str(), 0);
+    if (!done_ && have_ == 0 && position_ == 0) ::unlinkat(directory_->get(), partName_.c_str(), 0);
     root_->release(name_.str());
 }
 
@@ -345,7 +345,7 @@ void IncomingFile::syncData() {
 }
 
 void IncomingFile::moveIntoPlace() {
-    if (::renameat(directory_.get(), partName_.c_str(), directory_.get(), name_.leaf().c_str()) !=
+    if (::renameat(directory_->get(), partName_.c_str(), directory_->get(), name_.leaf().c_str()) !=
         0) {
         throwSystemError("rename " + name_.str(), errno);
     }
@@ -353,11 +353,11 @@ void IncomingFile::moveIntoPlace() {
 }
 
 void IncomingFile::syncDirectory() {
-    ::fsync(directory_.get());  // the rename itself survives a crash
+    ::fsync(directory_->get());  // the rename itself survives a crash
 }
 
 void IncomingFile::discard() {
-    ::unlinkat(directory_.get(), partName_.c_str(), 0);
+    ::unlinkat(directory_->get(), partName_.c_str(), 0);
     done_ = true;
 }
 

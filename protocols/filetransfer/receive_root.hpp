@@ -3,6 +3,7 @@
 #include <twine/protocols/filetransfer/file_digest.hpp>
 #include <twine/protocols/filetransfer/file_info.hpp>
 #include <twine/protocols/filetransfer/root_dir.hpp>
+#include <twine/protocols/filetransfer/shared_parents.hpp>
 
 #include <sys/stat.h>
 
@@ -94,11 +95,11 @@ private:
     friend class IncomingFile;
     /// begin() once the name is claimed: the partial and the space, in
     /// `directory` (the parent), where the final name is `present` or not.
-    std::unique_ptr<IncomingFile> open(SafeName name, const FileInfo& info, UniqueFd directory,
+    std::unique_ptr<IncomingFile> open(SafeName name, const FileInfo& info, SharedFd directory,
                                        bool present);
     /// Claims the name and opens it, releasing the claim if that fails.
     std::unique_ptr<IncomingFile> claimAndOpen(SafeName name, const FileInfo& info,
-                                               UniqueFd directory, bool present);
+                                               SharedFd directory, bool present);
     /// The quick check (or --checksum's) against `held`, the stat of the copy held.
     bool matches(int directory, const SafeName& name, const struct stat& held,
                  const FileInfo& info) const;
@@ -113,6 +114,7 @@ private:
     void release(const std::string& name);
 
     RootDir dir_;
+    mutable SharedParents parents_{dir_};
     Options options_;
     mutable std::mutex claims_;  // guards busy_, waiters_ and nextWaiter_
     std::set<std::string> busy_;
@@ -129,7 +131,7 @@ public:
     /// Made by ReceiveRoot::begin, which has claimed `name` and opened the
     /// files; the claim is released when this is destroyed.
     IncomingFile(std::shared_ptr<ReceiveRoot> root, SafeName name, FileInfo info,
-                 UniqueFd directory, UniqueFd part, std::uint64_t have);
+                 SharedFd directory, UniqueFd part, std::uint64_t have);
     ~IncomingFile();
     IncomingFile(const IncomingFile&) = delete;
     IncomingFile& operator=(const IncomingFile&) = delete;
@@ -165,7 +167,7 @@ public:
     /// Makes the rename durable (fsync of the directory).
     void syncDirectory();
     /// The directory the file lives in (for a batch's syncfs).
-    int directory() const { return directory_.get(); }
+    int directory() const { return directory_->get(); }
     /// Gives up and deletes the partial (after a full disk, say).
     void discard();
 
@@ -183,7 +185,7 @@ private:
     std::shared_ptr<ReceiveRoot> root_;
     SafeName name_;
     FileInfo info_;
-    UniqueFd directory_;
+    SharedFd directory_;  // shared with the other files in it (SharedParents)
     UniqueFd part_;
     std::string partName_;
     std::uint64_t have_;

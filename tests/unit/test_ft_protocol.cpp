@@ -727,6 +727,32 @@ TEST_CASE("a receiver refuses offers beyond the window") {
     CHECK(fs::is_empty(root.path));  // accepted offers with no data leave no partials
 }
 
+std::size_t openDescriptors() {
+    return static_cast<std::size_t>(
+        std::distance(fs::directory_iterator("/proc/self/fd"), fs::directory_iterator()));
+}
+
+TEST_CASE("a window of files in flight holds one descriptor each, plus one per directory") {
+    // Each accepted file keeps its partial open until it is committed; its
+    // directory is shared with the other files in it, so a full window
+    // (1024) stays far from a process's descriptor limit.
+    TempDir root;
+    auto link = authenticatedServer(root.path);
+    const std::size_t before = openDescriptors();
+    std::string offers;
+    for (int i = 0; i < 300; ++i) {
+        offers += "FILE name=d" + std::to_string(i % 3) + "/f" + std::to_string(i) +
+                  " size=1 mode=644 mtime=0\n";
+    }
+    link->server->dataReceived(offers);
+    CHECK(countLines(link->serverSide.value(), "RESUME ") == 300);
+    const std::size_t held = openDescriptors() - before;
+    CHECK(held >= 300);
+    CHECK(held <= 300 + 3 + 2);
+    link->server->connectionLost(twine::ConnectionLost());
+    CHECK(openDescriptors() <= before);
+}
+
 TEST_CASE("the answers to one read go out in one write, after the read") {
     // One write (and one TLS record) per read, not one per file: what makes
     // a tree of small files cheap for the receiver.
