@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <set>
@@ -12,7 +13,10 @@ namespace {
 
 // One syncfs per filesystem the group's files live on (a subdirectory of the
 // root may be another mount). Returns the first failure's errno, or 0.
-int syncFilesystems(const std::vector<int>& directories) {
+int syncFilesystems(std::vector<int> directories) {
+    // Files in one directory share its descriptor (SharedParents): one fstat each.
+    std::sort(directories.begin(), directories.end());
+    directories.erase(std::unique(directories.begin(), directories.end()), directories.end());
     std::set<dev_t> synced;
     for (int directory : directories) {
         struct stat st {};

@@ -7,6 +7,7 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <vector>
 
@@ -105,7 +106,8 @@ std::unique_ptr<IncomingFile> ReceiveRoot::open(SafeName name, const FileInfo& i
         part = UniqueFd(::openat(dir, partName.c_str(), O_RDWR | O_NOFOLLOW | O_CLOEXEC));
     }
     if (!part) throwSystemError((created ? "create " : "open ") + name.str(), errno);
-    std::uint64_t have = created ? 0 : resume::offerable(fileSize(part.get()), info.size);
+    const std::uint64_t partSize = created ? 0 : fileSize(part.get());
+    std::uint64_t have = resume::offerable(partSize, info.size);
     try {
         checkFreeSpace(dir, name.str(), info.size - have);
     } catch (const TransferError&) {
@@ -114,7 +116,7 @@ std::unique_ptr<IncomingFile> ReceiveRoot::open(SafeName name, const FileInfo& i
         throw;
     }
     return std::make_unique<IncomingFile>(shared_from_this(), std::move(name), info,
-                                          std::move(directory), std::move(part), have);
+                                          std::move(directory), std::move(part), have, partSize);
 }
 
 void ReceiveRoot::claim(const std::string& name) {
@@ -245,14 +247,16 @@ void ReceiveRoot::makeDirectory(const FileInfo& info) {
 }
 
 IncomingFile::IncomingFile(std::shared_ptr<ReceiveRoot> root, SafeName name, FileInfo info,
-                           SharedFd directory, UniqueFd part, std::uint64_t have)
+                           SharedFd directory, UniqueFd part, std::uint64_t have,
+                           std::uint64_t partSize)
     : root_(std::move(root)),
       name_(std::move(name)),
       info_(std::move(info)),
       directory_(std::move(directory)),
       part_(std::move(part)),
       partName_(SafeName::partName(name_.leaf())),
-      have_(have) {
+      have_(have),
+      partSize_(partSize) {
     prefix_.updateFromFile(part_.get(), have_);
 }
 
@@ -269,11 +273,11 @@ void IncomingFile::start(std::uint64_t offset) {
     // Cut only what is past the offset: ftruncate changes the partial's
     // times even at its own size, a journalled inode update for every new
     // (empty) partial of a tree.
-    struct stat st {};
-    const bool mustCut =
-        ::fstat(part_.get(), &st) != 0 || static_cast<std::uint64_t>(st.st_size) != offset;
-    if (mustCut && ::ftruncate(part_.get(), static_cast<off_t>(offset)) != 0) {
-        throwSystemError("truncate " + name_.str(), errno);
+    if (partSize_ != offset) {
+        if (::ftruncate(part_.get(), static_cast<off_t>(offset)) != 0) {
+            throwSystemError("truncate " + name_.str(), errno);
+        }
+        partSize_ = offset;
     }
     hash_ = offset == 0 ? FileDigest() : prefix_;
     position_ = offset;
@@ -302,6 +306,7 @@ void IncomingFile::writeAt(std::string_view data) {
         if (done < 0 && errno == EINTR) continue;
         if (done < 0) throwSystemError("write " + name_.str(), errno);
         position_ += static_cast<std::uint64_t>(done);
+        partSize_ = std::max(partSize_, position_);
         data.remove_prefix(static_cast<std::size_t>(done));
     }
 }

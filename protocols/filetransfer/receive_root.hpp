@@ -129,9 +129,10 @@ private:
 class IncomingFile {
 public:
     /// Made by ReceiveRoot::begin, which has claimed `name` and opened the
-    /// files; the claim is released when this is destroyed.
+    /// files; the claim is released when this is destroyed. `partSize` is
+    /// the partial's length when opened (0 if just created).
     IncomingFile(std::shared_ptr<ReceiveRoot> root, SafeName name, FileInfo info,
-                 SharedFd directory, UniqueFd part, std::uint64_t have);
+                 SharedFd directory, UniqueFd part, std::uint64_t have, std::uint64_t partSize);
     ~IncomingFile();
     IncomingFile(const IncomingFile&) = delete;
     IncomingFile& operator=(const IncomingFile&) = delete;
@@ -189,6 +190,7 @@ private:
     UniqueFd part_;
     std::string partName_;
     std::uint64_t have_;
+    std::uint64_t partSize_;  // the partial's length: start() cuts it only if it must
     std::uint64_t position_ = 0;
     std::uint64_t started_ = 0;
     std::uint64_t writebackFrom_ = 0;
