@@ -50,6 +50,17 @@ public:
     /// as the unparsed data (clear() from a hook then drops only the rest).
     void consume(std::size_t n) { current_.remove_prefix(n); }
 
+    /// Undoes consume() for `tail`, the last bytes consumed, when nothing was
+    /// parsed or fed since (a raw-mode hook giving back what it did not
+    /// take). Returns false, changing nothing, otherwise: feed it again.
+    bool putBack(std::string_view tail) {
+        if (!busy_ || !pending_.empty() || !current_.empty()) return false;
+        if (current_.data() == nullptr || tail.data() + tail.size() != current_.data())
+            return false;
+        current_ = tail;
+        return true;
+    }
+
     /// The bytes not parsed yet.
     std::string_view unparsed() const { return busy_ ? current_ : stored(); }
     std::size_t size() const { return unparsed().size() + pending_.size(); }

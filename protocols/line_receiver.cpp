@@ -1,8 +1,19 @@
 #include <twine/protocols/line_receiver.hpp>
 
+#include <functional>
 #include <stdexcept>
 
 namespace twine {
+namespace {
+
+// True if `part` ends where `whole` does and lies within it.
+bool isTailOf(std::string_view part, std::string_view whole) {
+    const std::less_equal<const char*> notAfter;  // a total order, unlike a raw <=
+    return !whole.empty() && part.data() + part.size() == whole.data() + whole.size() &&
+           notAfter(whole.data(), part.data());
+}
+
+}  // namespace
 
 void LineReceiver::dataReceived(std::string_view data) {
     buffer_.feed(data, [this](std::string_view unparsed) { return parse(unparsed); });
@@ -31,7 +42,15 @@ void LineReceiver::setRawMode() {
 void LineReceiver::setLineMode(std::string_view extra) {
     lineMode_ = true;
     scanned_ = 0;
-    if (!extra.empty()) dataReceived(extra);
+    if (extra.empty()) return;
+    // The usual case: rawDataReceived took a prefix and gives the rest back.
+    // Re-fed, the rest would be copied, once per switch, so a read holding
+    // many small raw payloads would cost quadratic time.
+    if (isTailOf(extra, raw_) && buffer_.putBack(extra)) {
+        raw_ = {};
+        return;
+    }
+    dataReceived(extra);
 }
 
 std::string LineReceiver::clearLineBuffer() {
@@ -60,7 +79,9 @@ bool LineReceiver::parse(std::string_view unparsed) {
     if (!delivering()) return false;
     if (lineMode_) return parseLine(unparsed);
     buffer_.consume(unparsed.size());
+    raw_ = unparsed;
     rawDataReceived(unparsed);
+    raw_ = {};
     return true;
 }
 

@@ -72,6 +72,9 @@ private:
     // Bytes at the front of the unparsed data already searched for the
     // delimiter: a long line arriving in small reads is scanned once.
     std::size_t scanned_ = 0;
+    // The data rawDataReceived is being handed: a setLineMode(extra) with
+    // the tail of it puts that tail back instead of copying it.
+    std::string_view raw_;
     bool lineMode_ = true;
     bool paused_ = false;
 };

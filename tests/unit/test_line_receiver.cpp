@@ -3,6 +3,7 @@
 #include <twine/protocols/line_receiver.hpp>
 #include <twine/transports/string_transport.hpp>
 
+#include <algorithm>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -184,6 +185,71 @@ TEST_CASE("raw and line mode switch correctly at every byte boundary") {
         const std::vector<std::string> expected = {"a", "RAW", "b", "c"};
         CHECK_MESSAGE(c.protocol.lines == expected, "cut at " << cut);
     }
+}
+
+// Raw blocks of `block` bytes, each announced by a "RAW" line; the rest of
+// a read goes back as a view of the very data the hook was given (as
+// twine-ft's receiver does), which LineReceiver takes back without a copy.
+class Blocks : public LineReceiver {
+public:
+    std::vector<std::string> events;
+    std::size_t block = 3;
+    std::size_t left = 0;
+    bool feedDuringHook = false;
+
+    void lineReceived(std::string_view line) override {
+        events.emplace_back("line " + std::string(line));
+        if (line == "RAW") {
+            left = block;
+            setRawMode();
+        }
+    }
+    void rawDataReceived(std::string_view data) override {
+        const std::size_t take = std::min(left, data.size());
+        events.emplace_back("raw " + std::string(data.substr(0, take)));
+        left -= take;
+        if (left > 0) return;
+        if (feedDuringHook) {
+            feedDuringHook = false;
+            dataReceived("fed\r\n");  // queued before the tail given back below
+        }
+        setLineMode(data.substr(take));
+    }
+};
+
+TEST_CASE("raw blocks given back as views of the data arrive in order at every byte boundary") {
+    const std::string wire = "a\r\nRAW\r\nxyzb\r\nRAW\r\n\r\n\rRAW\r\nRAWc\r\n";
+    const std::vector<std::string> expected = {"line a",   "line RAW", "raw xyz",
+                                               "line b",   "line RAW", "raw \r\n\r",
+                                               "line RAW", "raw RAW",  "line c"};
+    for (std::size_t cut = 0; cut <= wire.size(); ++cut) {
+        Blocks protocol;
+        StringTransport transport;
+        protocol.makeConnection(transport);
+        protocol.dataReceived(wire.substr(0, cut));
+        protocol.dataReceived(wire.substr(cut));
+        // Raw pieces split by the cut are joined for the comparison.
+        std::vector<std::string> joined;
+        for (const auto& event : protocol.events) {
+            if (!joined.empty() && event.rfind("raw ", 0) == 0 &&
+                joined.back().rfind("raw ", 0) == 0) {
+                joined.back() += event.substr(4);
+            } else {
+                joined.push_back(event);
+            }
+        }
+        CHECK_MESSAGE(joined == expected, "cut at " << cut);
+    }
+}
+
+TEST_CASE("data a raw hook feeds before giving back its tail is parsed first, in call order") {
+    Blocks protocol;
+    StringTransport transport;
+    protocol.makeConnection(transport);
+    protocol.feedDuringHook = true;
+    protocol.dataReceived("RAW\r\nxyzb\r\n");
+    const std::vector<std::string> expected = {"line RAW", "raw xyz", "line fed", "line b"};
+    CHECK(protocol.events == expected);
 }
 
 TEST_CASE("clearLineBuffer in lineReceived drops the rest of the data") {
