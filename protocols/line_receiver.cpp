@@ -79,9 +79,13 @@ bool LineReceiver::parse(std::string_view unparsed) {
     if (!delivering()) return false;
     if (lineMode_) return parseLine(unparsed);
     buffer_.consume(unparsed.size());
+    // Forgotten however the hook returns: a view kept past it would dangle.
+    struct Forget {
+        std::string_view& raw;
+        ~Forget() { raw = {}; }
+    } forget{raw_};
     raw_ = unparsed;
     rawDataReceived(unparsed);
-    raw_ = {};
     return true;
 }
 
