@@ -36,8 +36,7 @@ FileSender::~FileSender() {
 
 void FileSender::start() {
     if (startZeroCopy()) return;
-    // Deep enough to keep a fast link busy, small enough to bound memory.
-    transport_.setWriteBufferWaterMarks(4 * chunkSize * 4, chunkSize * 4);
+    transport_.setWriteBufferWaterMarks(writeBufferHigh, writeBufferHigh / 4);
     transport_.registerProducer(*this, true);
     registered_ = true;
     produce();

@@ -441,11 +441,23 @@ bool TransferProtocol::offerNext(std::string& offers) {
 }
 
 // Data goes out one file at a time, in the order the receiver accepted them.
+// A file the socket takes at once finishes inside startStreaming and asks
+// for the next: that request is looped here, not recursed, so a window of
+// accepted files does not grow the stack by a frame chain each.
 void TransferProtocol::streamNext() {
-    if (streaming_ != nullptr || closing_ || toStream_.empty()) return;
-    Sending& file = *toStream_.front();
-    toStream_.pop_front();
-    startStreaming(file);
+    if (startingStream_) {
+        streamAgain_ = true;
+        return;
+    }
+    startingStream_ = true;
+    do {
+        streamAgain_ = false;
+        if (streaming_ != nullptr || closing_ || toStream_.empty()) break;
+        Sending& file = *toStream_.front();
+        toStream_.pop_front();
+        startStreaming(file);
+    } while (streamAgain_);
+    startingStream_ = false;
 }
 
 TransferProtocol::InFlight::iterator TransferProtocol::inFlightNamed(const std::string& name) {

@@ -214,6 +214,9 @@ private:
     // Accepted by RESUME and waiting to stream, in the order accepted.
     std::deque<Sending*> toStream_;
     Sending* streaming_ = nullptr;
+    // streamNext is running, and was asked again meanwhile (see there).
+    bool startingStream_ = false;
+    bool streamAgain_ = false;
     // The most offers to keep in flight: the peer's window (HELLO).
     std::size_t peerWindow_ = legacyWindow;
 
