@@ -95,9 +95,18 @@ std::unique_ptr<IncomingFile> ReceiveRoot::claimAndOpen(SafeName name, const Fil
 std::unique_ptr<IncomingFile> ReceiveRoot::open(SafeName name, const FileInfo& info,
                                                 SharedFd directory, bool present) {
     checkOverwrite(present, name);
-    // Created exclusively first: for a new file (the common case) one lookup.
-    std::string partName = SafeName::partName(name.leaf());
     const int dir = directory->get();
+    std::string partName = SafeName::partName(name.leaf());
+    if (!present && info.size <= IncomingFile::unnamedLimit) {
+        UniqueFd file = openUnnamed(dir, partName);
+        if (file) {
+            checkFreeSpace(dir, name.str(), info.size);
+            return std::make_unique<IncomingFile>(shared_from_this(), std::move(name), info,
+                                                  std::move(directory), std::move(file), 0, 0,
+                                                  IncomingFile::Partial::unnamed);
+        }
+    }
+    // Created exclusively first: for a new file (the common case) one lookup.
     bool created = true;
     UniqueFd part(
         ::openat(dir, partName.c_str(), O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
@@ -117,6 +126,19 @@ std::unique_ptr<IncomingFile> ReceiveRoot::open(SafeName name, const FileInfo& i
     }
     return std::make_unique<IncomingFile>(shared_from_this(), std::move(name), info,
                                           std::move(directory), std::move(part), have, partSize);
+}
+
+// A new small file gets no name until it is whole (see IncomingFile),
+// unless a partial of it is there to resume (left by an earlier twine-ft,
+// or by a replacement of an existing copy). Nothing (not even an error)
+// where the partial is there, or O_TMPFILE fails: the named partial's open
+// resumes it, or reports why not.
+UniqueFd ReceiveRoot::openUnnamed(int directory, const std::string& partName) {
+    if (UniqueFd(::openat(directory, partName.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) ||
+        errno != ENOENT) {
+        return UniqueFd();
+    }
+    return UniqueFd(::openat(directory, ".", O_RDWR | O_TMPFILE | O_CLOEXEC, 0600));
 }
 
 void ReceiveRoot::claim(const std::string& name) {
@@ -248,13 +270,14 @@ void ReceiveRoot::makeDirectory(const FileInfo& info) {
 
 IncomingFile::IncomingFile(std::shared_ptr<ReceiveRoot> root, SafeName name, FileInfo info,
                            SharedFd directory, UniqueFd part, std::uint64_t have,
-                           std::uint64_t partSize)
+                           std::uint64_t partSize, Partial partial)
     : root_(std::move(root)),
       name_(std::move(name)),
       info_(std::move(info)),
       directory_(std::move(directory)),
       part_(std::move(part)),
       partName_(SafeName::partName(name_.leaf())),
+      partial_(partial),
       have_(have),
       partSize_(partSize) {
     prefix_.updateFromFile(part_.get(), have_);
@@ -262,7 +285,9 @@ IncomingFile::IncomingFile(std::shared_ptr<ReceiveRoot> root, SafeName name, Fil
 
 IncomingFile::~IncomingFile() {
     // An offer accepted but never sent to (the connection went first).
-    if (!done_ && have_ == 0 && position_ == 0) ::unlinkat(directory_->get(), partName_.c_str(), 0);
+    if (!done_ && partial_ == Partial::named && have_ == 0 && position_ == 0) {
+        ::unlinkat(directory_->get(), partName_.c_str(), 0);
+    }
     root_->release(name_.str());
 }
 
@@ -350,11 +375,60 @@ void IncomingFile::syncData() {
 }
 
 void IncomingFile::moveIntoPlace() {
+    if (partial_ == Partial::unnamed) {
+        linkIntoPlace();
+    } else {
+        renameIntoPlace();
+    }
+    done_ = true;
+}
+
+void IncomingFile::renameIntoPlace() {
     if (::renameat(directory_->get(), partName_.c_str(), directory_->get(), name_.leaf().c_str()) !=
         0) {
         throwSystemError("rename " + name_.str(), errno);
     }
-    done_ = true;
+}
+
+// linkat names an O_TMPFILE file by its descriptor (AT_EMPTY_PATH, which
+// needs CAP_DAC_READ_SEARCH) or by its /proc/self/fd path (which needs
+// /proc). Where neither works, or the name was taken since the offer (a
+// rename replaces it, as for a named partial), the data is copied to a
+// named partial, made durable, and renamed.
+void IncomingFile::linkIntoPlace() {
+    const int fd = part_.get();
+    const int dir = directory_->get();
+    const char* leaf = name_.leaf().c_str();
+    if (::linkat(fd, "", dir, leaf, AT_EMPTY_PATH) == 0) return;
+    if (errno != EEXIST) {
+        const std::string self = "/proc/self/fd/" + std::to_string(fd);
+        if (::linkat(AT_FDCWD, self.c_str(), dir, leaf, AT_SYMLINK_FOLLOW) == 0) return;
+    }
+    nameByCopy();
+}
+
+void IncomingFile::nameByCopy() {
+    const int dir = directory_->get();
+    UniqueFd named(::openat(dir, partName_.c_str(),
+                            O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600));
+    if (!named) throwSystemError("create " + name_.str(), errno);
+    partial_ = Partial::named;
+    std::string bytes(static_cast<std::size_t>(position_), '\0');
+    if (::pread(part_.get(), bytes.data(), bytes.size(), 0) != static_cast<ssize_t>(bytes.size()) ||
+        ::pwrite(named.get(), bytes.data(), bytes.size(), 0) !=
+            static_cast<ssize_t>(bytes.size())) {
+        discard();
+        throwSystemError("copy " + name_.str(), errno == 0 ? EIO : errno);
+    }
+    ::fchmod(named.get(), info_.mode & 0777);
+    struct timespec times[2] = {{0, UTIME_OMIT}, {static_cast<time_t>(info_.mtime), 0}};
+    ::futimens(named.get(), times);
+    if (::fsync(named.get()) != 0) {
+        discard();
+        throwSystemError("fsync " + name_.str(), errno);
+    }
+    part_ = std::move(named);
+    renameIntoPlace();
 }
 
 void IncomingFile::syncDirectory() {
@@ -362,7 +436,7 @@ void IncomingFile::syncDirectory() {
 }
 
 void IncomingFile::discard() {
-    ::unlinkat(directory_->get(), partName_.c_str(), 0);
+    if (partial_ == Partial::named) ::unlinkat(directory_->get(), partName_.c_str(), 0);
     done_ = true;
 }
 

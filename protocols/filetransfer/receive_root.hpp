@@ -97,6 +97,8 @@ private:
     /// `directory` (the parent), where the final name is `present` or not.
     std::unique_ptr<IncomingFile> open(SafeName name, const FileInfo& info, SharedFd directory,
                                        bool present);
+    /// An O_TMPFILE in `directory` for a new small file (see the .cpp).
+    static UniqueFd openUnnamed(int directory, const std::string& partName);
     /// Claims the name and opens it, releasing the claim if that fails.
     std::unique_ptr<IncomingFile> claimAndOpen(SafeName name, const FileInfo& info,
                                                SharedFd directory, bool present);
@@ -126,13 +128,26 @@ private:
 /// name, hashed on the way; finish() renames it only once the digest
 /// matches. Destroying it unfinished keeps the partial for a resume (an
 /// empty one, with nothing to resume, is removed).
+///
+/// A new file of at most unnamedLimit bytes is received into an unnamed
+/// file instead (O_TMPFILE) and linked to its final name when whole: no
+/// directory entry is made and renamed away, which was a third of the
+/// receiver's system time for a tree of small files. It leaves nothing
+/// behind when the connection goes, and is sent again whole (a partial
+/// already there, from an earlier twine-ft, is resumed as before).
 class IncomingFile {
 public:
+    /// Files this small are not worth resuming: unnamed until whole.
+    static constexpr std::uint64_t unnamedLimit = 64 << 10;
+    /// Where the data goes until finish(): ".NAME.part", or a file with no name.
+    enum class Partial { named, unnamed };
+
     /// Made by ReceiveRoot::begin, which has claimed `name` and opened the
     /// files; the claim is released when this is destroyed. `partSize` is
     /// the partial's length when opened (0 if just created).
     IncomingFile(std::shared_ptr<ReceiveRoot> root, SafeName name, FileInfo info,
-                 SharedFd directory, UniqueFd part, std::uint64_t have, std::uint64_t partSize);
+                 SharedFd directory, UniqueFd part, std::uint64_t have, std::uint64_t partSize,
+                 Partial partial = Partial::named);
     ~IncomingFile();
     IncomingFile(const IncomingFile&) = delete;
     IncomingFile& operator=(const IncomingFile&) = delete;
@@ -163,7 +178,7 @@ public:
     void seal(std::string_view expectedDigest);
     /// Makes the partial's data durable (fsync). Throws TransferError.
     void syncData();
-    /// Renames the sealed partial to its final name. Throws TransferError.
+    /// Renames (or links) the sealed partial to its final name. Throws TransferError.
     void moveIntoPlace();
     /// Makes the rename durable (fsync of the directory).
     void syncDirectory();
@@ -182,6 +197,9 @@ private:
     static constexpr std::size_t writePiece = 128 << 10;
     void writeAt(std::string_view data);
     void startWriteback();
+    void renameIntoPlace();
+    void linkIntoPlace();
+    void nameByCopy();
 
     std::shared_ptr<ReceiveRoot> root_;
     SafeName name_;
@@ -189,6 +207,7 @@ private:
     SharedFd directory_;  // shared with the other files in it (SharedParents)
     UniqueFd part_;
     std::string partName_;
+    Partial partial_;
     std::uint64_t have_;
     std::uint64_t partSize_;  // the partial's length: start() cuts it only if it must
     std::uint64_t position_ = 0;

@@ -3,6 +3,7 @@
 // its partial, instead of failing "busy" at once.
 #include <twine/core/clock.hpp>
 #include <twine/protocols/filetransfer/message.hpp>
+#include <twine/protocols/filetransfer/receive_root.hpp>
 #include <twine/protocols/filetransfer/transfer_client.hpp>
 #include <twine/protocols/filetransfer/transfer_error.hpp>
 #include <twine/protocols/filetransfer/transfer_server.hpp>
@@ -69,6 +70,10 @@ struct Connection {
     }
 };
 
+// A size too large to be received unnamed: a dropped connection leaves a
+// resumable ".NAME.part".
+constexpr std::uint64_t resumable = ft::IncomingFile::unnamedLimit + 100;
+
 std::string offer(const std::string& name, std::uint64_t size) {
     ft::FileInfo info;
     info.name = name;
@@ -101,7 +106,7 @@ TEST_CASE("an offer for a name still being drained waits, then resumes from the 
     twine::Clock clock;
     auto receiveRoot = std::make_shared<ft::ReceiveRoot>(root.path, ft::ReceiveRoot::Options{});
     Connection dead(receiveRoot, clock);
-    const std::string content(10000, 'q');
+    const std::string content(resumable, 'q');
     dead.server->dataReceived(offer("f", content.size()) + dataHeader("f", 0, content.size()) +
                               content.substr(0, 4000));
 
@@ -124,9 +129,10 @@ TEST_CASE("an offer for a name another live connection keeps receiving is busy a
     twine::Clock clock;
     auto receiveRoot = std::make_shared<ft::ReceiveRoot>(root.path, ft::ReceiveRoot::Options{});
     Connection holder(receiveRoot, clock);
-    holder.server->dataReceived(offer("f", 100) + dataHeader("f", 0, 100) + std::string(10, 'x'));
+    holder.server->dataReceived(offer("f", resumable) + dataHeader("f", 0, resumable) +
+                                std::string(10, 'x'));
     Connection second(receiveRoot, clock);
-    second.server->dataReceived(offer("f", 100));
+    second.server->dataReceived(offer("f", resumable));
     clock.advance(ft::TransferServer::drainWait - std::chrono::seconds(1));
     CHECK(second.serverSide.value().empty());
     clock.advance(std::chrono::seconds(1));
@@ -140,10 +146,11 @@ TEST_CASE("a waiting connection that is lost is forgotten by the root") {
     twine::Clock clock;
     auto receiveRoot = std::make_shared<ft::ReceiveRoot>(root.path, ft::ReceiveRoot::Options{});
     Connection holder(receiveRoot, clock);
-    holder.server->dataReceived(offer("f", 100) + dataHeader("f", 0, 100) + std::string(10, 'x'));
+    holder.server->dataReceived(offer("f", resumable) + dataHeader("f", 0, resumable) +
+                                std::string(10, 'x'));
     {
         Connection waiting(receiveRoot, clock);
-        waiting.server->dataReceived(offer("f", 100));
+        waiting.server->dataReceived(offer("f", resumable));
         waiting.server->connectionLost(twine::ConnectionLost());
     }
     // Releasing the name now must not call into the connection that is gone.
@@ -157,10 +164,11 @@ TEST_CASE("a release from another reactor reaches the waiting connection through
     twine::Clock clock;
     auto receiveRoot = std::make_shared<ft::ReceiveRoot>(root.path, ft::ReceiveRoot::Options{});
     Connection dead(receiveRoot, clock);
-    dead.server->dataReceived(offer("f", 100) + dataHeader("f", 0, 100) + std::string(30, 'x'));
+    dead.server->dataReceived(offer("f", resumable) + dataHeader("f", 0, resumable) +
+                              std::string(30, 'x'));
     Mailbox waitersLoop;
     Connection fresh(receiveRoot, clock, waitersLoop.post());
-    fresh.server->dataReceived(offer("f", 100));
+    fresh.server->dataReceived(offer("f", resumable));
 
     dead.server->connectionLost(twine::ConnectionLost());
     clock.advance(twine::Duration(0));
@@ -178,11 +186,12 @@ TEST_CASE("a release handed over after the waiting connection is gone does nothi
     twine::Clock clock;
     auto receiveRoot = std::make_shared<ft::ReceiveRoot>(root.path, ft::ReceiveRoot::Options{});
     Connection holder(receiveRoot, clock);
-    holder.server->dataReceived(offer("f", 100) + dataHeader("f", 0, 100) + std::string(10, 'x'));
+    holder.server->dataReceived(offer("f", resumable) + dataHeader("f", 0, resumable) +
+                                std::string(10, 'x'));
     Mailbox waitersLoop;
     {
         Connection waiting(receiveRoot, clock, waitersLoop.post());
-        waiting.server->dataReceived(offer("f", 100));
+        waiting.server->dataReceived(offer("f", resumable));
         // Released while the waiter still waits; it goes before its loop runs the news.
         holder.server->connectionLost(twine::ConnectionLost());
         waiting.server->connectionLost(twine::ConnectionLost());

@@ -1,11 +1,13 @@
+#include <twine/protocols/filetransfer/file_digest.hpp>
 #include <twine/protocols/filetransfer/receive_root.hpp>
 #include <twine/protocols/filetransfer/resume.hpp>
-#include <twine/protocols/filetransfer/file_digest.hpp>
 #include <twine/protocols/filetransfer/transfer_error.hpp>
 
 #include <doctest/doctest.h>
 
 #include "temp_files.hpp"
+
+#include <sys/stat.h>
 
 #include <filesystem>
 #include <fstream>
@@ -34,6 +36,13 @@ ft::FileInfo info(std::string name, std::string_view content) {
     file.mode = 0640;
     file.mtime = 1700000000;
     return file;
+}
+
+// Content too large to be received unnamed: it gets a resumable ".NAME.part".
+std::string resumable(std::string_view head) {
+    std::string content(head);
+    content.resize(ft::IncomingFile::unnamedLimit + 1, '.');
+    return content;
 }
 
 std::string codeOf(auto&& action) {
@@ -66,7 +75,7 @@ TEST_CASE("a partial longer than the announced file is not offered") {
 TEST_CASE("a received file takes its final name only after the SHA-256 matches") {
     TempDir dir;
     auto root = std::make_shared<ft::ReceiveRoot>(dir.path, ft::ReceiveRoot::Options{});
-    std::string content = "some file content";
+    std::string content = resumable("some file content");
     auto file = root->begin(info("sub/dir/f.txt", content));
     CHECK(file->have() == 0);
     file->start(0);
@@ -78,6 +87,54 @@ TEST_CASE("a received file takes its final name only after the SHA-256 matches")
     CHECK_FALSE(fs::exists(dir.path / "sub/dir/.f.txt.part"));
     auto status = fs::status(dir.path / "sub/dir/f.txt");
     CHECK((status.permissions() & fs::perms::all) == static_cast<fs::perms>(0640));
+}
+
+TEST_CASE("a small new file has no name at all until it is whole") {
+    TempDir dir;
+    auto root = std::make_shared<ft::ReceiveRoot>(dir.path, ft::ReceiveRoot::Options{});
+    std::string content(ft::IncomingFile::unnamedLimit, 's');
+    auto file = root->begin(info("sub/f.txt", content));
+    file->start(0);
+    file->write(content);
+    CHECK(fs::is_empty(dir.path / "sub"));
+    file->finish(digestOf(content));
+    CHECK(readFile(dir.path / "sub/f.txt") == content);
+    CHECK((fs::status(dir.path / "sub/f.txt").permissions() & fs::perms::all) ==
+          static_cast<fs::perms>(0640));
+    struct stat st {};
+    REQUIRE(::stat((dir.path / "sub/f.txt").c_str(), &st) == 0);
+    CHECK(st.st_mtime == 1700000000);
+    CHECK(std::distance(fs::directory_iterator(dir.path / "sub"), fs::directory_iterator()) == 1);
+}
+
+TEST_CASE("a small file dropped mid-way leaves nothing behind, and starts over") {
+    TempDir dir;
+    auto root = std::make_shared<ft::ReceiveRoot>(dir.path, ft::ReceiveRoot::Options{});
+    std::string content = "0123456789abcdef";
+    {
+        auto file = root->begin(info("f", content));
+        file->start(0);
+        file->write(content.substr(0, 6));
+    }
+    CHECK(fs::is_empty(dir.path));
+    auto file = root->begin(info("f", content));
+    CHECK(file->have() == 0);
+    file->start(0);
+    file->write(content);
+    file->finish(digestOf(content));
+    CHECK(readFile(dir.path / "f") == content);
+}
+
+TEST_CASE("a small file whose name was taken since the offer replaces it, as a rename would") {
+    TempDir dir;
+    auto root = std::make_shared<ft::ReceiveRoot>(dir.path, ft::ReceiveRoot::Options{true});
+    auto file = root->begin(info("f", "new"));
+    file->start(0);
+    file->write("new");
+    writeFile(dir.path / "f", "planted meanwhile");
+    file->finish(digestOf("new"));
+    CHECK(readFile(dir.path / "f") == "new");
+    CHECK_FALSE(fs::exists(dir.path / ".f.part"));
 }
 
 TEST_CASE("a hash mismatch leaves no file, final or partial") {
@@ -93,7 +150,7 @@ TEST_CASE("a hash mismatch leaves no file, final or partial") {
 TEST_CASE("an interrupted receive resumes from the partial, hashing across both parts") {
     TempDir dir;
     auto root = std::make_shared<ft::ReceiveRoot>(dir.path, ft::ReceiveRoot::Options{});
-    std::string content = "0123456789abcdef";
+    std::string content = resumable("0123456789abcdef");
     {
         auto file = root->begin(info("f", content));
         file->start(0);
@@ -111,6 +168,7 @@ TEST_CASE("an interrupted receive resumes from the partial, hashing across both 
 TEST_CASE("a resume refused by the sender starts over from zero") {
     TempDir dir;
     auto root = std::make_shared<ft::ReceiveRoot>(dir.path, ft::ReceiveRoot::Options{});
+    // A small file's partial from an earlier twine-ft is resumable as well.
     writeFile(dir.path / ".f.part", "XXXX");
     auto file = root->begin(info("f", "abcdefgh"));
     CHECK(file->have() == 4);
@@ -118,6 +176,7 @@ TEST_CASE("a resume refused by the sender starts over from zero") {
     file->write("abcdefgh");
     file->finish(digestOf("abcdefgh"));
     CHECK(readFile(dir.path / "f") == "abcdefgh");
+    CHECK_FALSE(fs::exists(dir.path / ".f.part"));
     CHECK(codeOf([&] {
               auto again = root->begin(info("g", "abc"));
               again->start(2);
