@@ -364,7 +364,10 @@ void IncomingFile::seal(std::string_view expectedDigest) {
         throw TransferError(code::hashMismatch,
                             "the digest of '" + name_.str() + "' does not match");
     }
-    int fd = part_.get();
+    applyModeAndTime(part_.get());
+}
+
+void IncomingFile::applyModeAndTime(int fd) const {
     ::fchmod(fd, info_.mode & 0777);
     struct timespec times[2] = {{0, UTIME_OMIT}, {static_cast<time_t>(info_.mtime), 0}};
     ::futimens(fd, times);
@@ -413,19 +416,20 @@ void IncomingFile::nameByCopy() {
                             O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600));
     if (!named) throwSystemError("create " + name_.str(), errno);
     partial_ = Partial::named;
+    errno = 0;
     std::string bytes(static_cast<std::size_t>(position_), '\0');
     if (::pread(part_.get(), bytes.data(), bytes.size(), 0) != static_cast<ssize_t>(bytes.size()) ||
         ::pwrite(named.get(), bytes.data(), bytes.size(), 0) !=
             static_cast<ssize_t>(bytes.size())) {
+        const int error = errno == 0 ? EIO : errno;  // a short read or write sets none
         discard();
-        throwSystemError("copy " + name_.str(), errno == 0 ? EIO : errno);
+        throwSystemError("copy " + name_.str(), error);
     }
-    ::fchmod(named.get(), info_.mode & 0777);
-    struct timespec times[2] = {{0, UTIME_OMIT}, {static_cast<time_t>(info_.mtime), 0}};
-    ::futimens(named.get(), times);
+    applyModeAndTime(named.get());
     if (::fsync(named.get()) != 0) {
+        const int error = errno;
         discard();
-        throwSystemError("fsync " + name_.str(), errno);
+        throwSystemError("fsync " + name_.str(), error);
     }
     part_ = std::move(named);
     renameIntoPlace();

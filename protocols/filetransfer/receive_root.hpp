@@ -197,6 +197,7 @@ private:
     static constexpr std::size_t writePiece = 128 << 10;
     void writeAt(std::string_view data);
     void startWriteback();
+    void applyModeAndTime(int fd) const;
     void renameIntoPlace();
     void linkIntoPlace();
     void nameByCopy();
