@@ -235,6 +235,8 @@ void TransferProtocol::closeConnection() {
 void TransferProtocol::closeAfterError() {
     closing_ = true;
     waitingForWriter_ = false;
+    waitingForCommits_ = false;
+    readingPaused_ = false;
     wire().loseWriteConnection();
     resumeProducing();
     lingerTimer_ = time_.callLater(lingerTimeout, [this] { transport().loseConnection(); });
@@ -318,6 +320,7 @@ void TransferProtocol::onHello(const Message& message) {
         };
         peerBatches_ = listed("zstd-batch");
         peerPlans_ = listed("plan");
+        peerFreesAtDone_ = listed("window-done");
     }
     if (message.has("window")) {
         std::uint64_t theirs = message.getNumber("window");
@@ -404,7 +407,7 @@ void TransferProtocol::queueOutgoing(std::vector<OutgoingEntry> entries, Offerin
 void TransferProtocol::sendNext() {
     // One write for every offer the window has room for, not one each.
     std::string offers;
-    while (inFlight_.size() < peerWindow_ && offerNext(offers)) {
+    while (windowUsed() < peerWindow_ && offerNext(offers)) {
     }
     if (!offers.empty()) emit(std::move(offers));
     streamNext();
@@ -460,6 +463,16 @@ void TransferProtocol::streamNext() {
     startingStream_ = false;
 }
 
+// Offers the peer's window counts. Those whose DONE is sent count too
+// unless the peer frees their slots at DONE; then only a bound on what
+// this end remembers while OKs are awaited holds them back (a receiver
+// that never answers must not make it remember a whole tree).
+std::size_t TransferProtocol::windowUsed() const {
+    if (!peerFreesAtDone_) return inFlight_.size();
+    if (inFlight_.size() >= commitBacklog + peerWindow_) return peerWindow_;
+    return inFlight_.size() - doneSent_;
+}
+
 TransferProtocol::InFlight::iterator TransferProtocol::inFlightNamed(const std::string& name) {
     auto found = inFlightByName_.find(name);
     return found == inFlightByName_.end() ? inFlight_.end() : found->second;
@@ -468,6 +481,7 @@ TransferProtocol::InFlight::iterator TransferProtocol::inFlightNamed(const std::
 void TransferProtocol::answered(InFlight::iterator file) {
     Sending* sending = file->get();
     if (sending == streaming_) streaming_ = nullptr;
+    if (sending->stage == Sending::Stage::answered) --doneSent_;
     if (sending->stage == Sending::Stage::accepted) {
         // Refused between RESUME and its data (rare): no longer to stream.
         toStream_.erase(std::find(toStream_.begin(), toStream_.end(), sending));
@@ -562,6 +576,7 @@ bool TransferProtocol::sendWhole(Sending& file) {
     file.moved = length;
     observer_.fileProgress(info, length);
     file.stage = Sending::Stage::answered;
+    ++doneSent_;
     file.fd.reset();
     return true;
 }
@@ -606,6 +621,7 @@ void TransferProtocol::startStreaming(Sending& file) {
 
 void TransferProtocol::onStreamed(Sending& file) {
     file.stage = Sending::Stage::answered;
+    ++doneSent_;
     file.moved = file.sender->sent();
     send(Message("DONE")
              .set("name", file.entry.info.name)
@@ -658,12 +674,17 @@ bool TransferProtocol::receivingName(const std::string& name) const {
 }
 
 std::size_t TransferProtocol::unanswered() const {
-    return accepted_.size() + (incoming_ ? 1 : 0) + (commits_ ? commits_->pending() : 0);
+    return offersOpen() + (commits_ ? commits_->pending() : 0);
+}
+
+// Accepted files whose DONE has not come: what the window bounds.
+std::size_t TransferProtocol::offersOpen() const {
+    return accepted_.size() + (incoming_ ? 1 : 0);
 }
 
 void TransferProtocol::onFile(const Message& message) {
     if (!receiveRoot_) unexpected("FILE");
-    if (unanswered() >= window) {
+    if (offersOpen() >= window) {
         unexpected("FILE: more than " + std::to_string(window) + " files offered and unanswered");
     }
     FileInfo info = fileInfoFrom(message);
@@ -817,15 +838,26 @@ void TransferProtocol::startWriter(std::uint64_t length) {
 }
 
 void TransferProtocol::pauseForWriter() {
-    if (waitingForWriter_) return;
     waitingForWriter_ = true;
-    pauseProducing();
+    updateReading();
 }
 
 void TransferProtocol::resumeAfterWriter() {
-    if (!waitingForWriter_) return;
     waitingForWriter_ = false;
-    if (!closing_) resumeProducing();  // also delivers what arrived meanwhile
+    updateReading();
+}
+
+// Reading stops while the writer or the commits are behind, and goes on
+// when neither is.
+void TransferProtocol::updateReading() {
+    const bool pause = waitingForWriter_ || waitingForCommits_;
+    if (pause == readingPaused_ || closing_ || lost_) return;
+    readingPaused_ = pause;
+    if (pause) {
+        pauseProducing();
+    } else {
+        resumeProducing();  // also delivers what arrived meanwhile
+    }
 }
 
 void TransferProtocol::rawDataReceived(std::string_view data) {
@@ -912,9 +944,17 @@ void TransferProtocol::commit(std::unique_ptr<IncomingFile> file) {
         commits_ = std::make_unique<CommitQueue>(
             post_, [this](std::unique_ptr<IncomingFile> done, const TransferError* error) {
                 reportFinished(*done, error);
+                if (waitingForCommits_ && commits_->pending() < commitBacklog) {
+                    waitingForCommits_ = false;
+                    updateReading();
+                }
             });
     }
     commits_->add(std::move(file));
+    if (commits_->pending() >= commitBacklog) {
+        waitingForCommits_ = true;
+        updateReading();
+    }
 }
 
 void TransferProtocol::reportFinished(const IncomingFile& file, const TransferError* error) {
@@ -965,6 +1005,7 @@ void TransferProtocol::connectionLost(const Failure& reason) {
     }
     inFlight_.clear();
     inFlightByName_.clear();
+    doneSent_ = 0;
     toStream_.clear();
     if (error.empty() && !reason.check<ConnectionDone>()) error = reason.what();
     finished(error);

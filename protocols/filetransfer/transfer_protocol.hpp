@@ -51,21 +51,27 @@ public:
     static constexpr int version = 2;
     /// What HELLO's `caps` lists.
     static constexpr const char* capabilities =
-        "resume,tree,xxh128,same,window,checksum,dry-run,zstd,zstd-batch,plan";
+        "resume,tree,xxh128,same,window,checksum,dry-run,zstd,zstd-batch,plan,window-done";
     /// A peer must complete the handshake within this time, so a silent
     /// connection cannot hold a server slot forever.
     static constexpr std::chrono::seconds handshakeTimeout{30};
     /// After an ERROR that ends the session this end half-closes and drops
     /// what still arrives until the peer closes, or this long has passed.
     static constexpr std::chrono::seconds lingerTimeout{10};
-    /// Files (and directories) this end accepts offered and unanswered, as
-    /// a receiver, announced in HELLO's `window`: a tree moves without a
-    /// round trip per file. A sender offers at most the peer's window, or
-    /// legacyWindow if its HELLO names none. A receiver refuses a FILE
-    /// beyond it, bounding its open files (two a file, until it is OK).
-    /// Large enough to cover the time a group of files takes to be made
-    /// durable: at 128 a tree of small files over a slow link waited for it.
+    /// Files (and directories) this end accepts offered and not yet
+    /// answered, as a receiver, announced in HELLO's `window`: a tree moves
+    /// without a round trip per file. A sender offers at most the peer's
+    /// window, or legacyWindow if its HELLO names none. A receiver refuses a
+    /// FILE beyond it, bounding its open files (one a file, until it is OK).
+    /// A file whose DONE has come no longer counts if the receiver's HELLO
+    /// lists `window-done` (see commitBacklog).
     static constexpr std::size_t window = 1024;
+    /// Files whose DONE has come and that are still being made durable: at
+    /// this many the receiver stops reading until groups of them are in
+    /// place. So an offer's slot is free once its DONE is sent (the sender
+    /// need not wait for the OK, a sync and a round trip later), and the
+    /// files held open stay bounded: at most window + commitBacklog.
+    static constexpr std::size_t commitBacklog = 1024;
     /// The window of a peer whose HELLO does not name one (twine-ft before
     /// HELLO had `window`).
     static constexpr std::size_t legacyWindow = 128;
@@ -189,6 +195,9 @@ private:
     void fileWritten(const TransferError* error);
     void commit(std::unique_ptr<IncomingFile> file);
     std::size_t unanswered() const;
+    std::size_t offersOpen() const;
+    std::size_t windowUsed() const;
+    void updateReading();
     void reportFinished(const IncomingFile& file, const TransferError* error);
     void failIncoming(const TransferError& error);
     void incomingLost();
@@ -219,6 +228,10 @@ private:
     bool streamAgain_ = false;
     // The most offers to keep in flight: the peer's window (HELLO).
     std::size_t peerWindow_ = legacyWindow;
+    // The peer frees a window slot at DONE, not at OK (its HELLO lists
+    // window-done); and how many in flight have had their DONE sent.
+    bool peerFreesAtDone_ = false;
+    std::size_t doneSent_ = 0;
 
     std::shared_ptr<ReceiveRoot> receiveRoot_;
     // RESUME sent, waiting for their DATA, in the order accepted.
@@ -268,8 +281,11 @@ private:
     std::shared_ptr<int> lifetime_ = std::make_shared<int>(0);
     // Declared after incoming_, so it is joined before the file it writes goes.
     std::unique_ptr<WriteBehind> writer_;
-    // Reading is paused until the writer frees a buffer or finishes the file.
+    // Reading is paused while the writer has no free buffer or is finishing
+    // the file, or while commitBacklog files wait to be made durable.
     bool waitingForWriter_ = false;
+    bool waitingForCommits_ = false;
+    bool readingPaused_ = false;
 };
 
 /// Parses the FILE / DIR fields; throws TransferError("bad-message").

@@ -677,6 +677,83 @@ TEST_CASE("a sender keeps no more offers in flight than the receiver's HELLO all
     }
 }
 
+// The names in a sender's FILE lines, in order.
+std::vector<std::string> offeredNames(const std::string& text) {
+    std::vector<std::string> names;
+    std::istringstream lines(text);
+    for (std::string line; std::getline(lines, line);) {
+        if (line.rfind("FILE name=", 0) != 0) continue;
+        names.push_back(line.substr(10, line.find(' ', 10) - 10));
+    }
+    return names;
+}
+
+// The server's HELLO without `window-done` in its caps (a receiver that
+// frees a slot only at OK).
+std::string withoutWindowDone(std::string said) {
+    std::size_t at = said.find(",window-done");
+    if (at != std::string::npos) said.erase(at, 12);
+    return said;
+}
+
+TEST_CASE("a sender offers more once a file's DONE is out, if the receiver frees its slot then") {
+    TempDir local, remote;
+    fs::create_directory(local.path / "tree");
+    for (std::size_t i = 0; i < ft::TransferProtocol::window + 10; ++i) {
+        writeFile(local.path / "tree" / std::to_string(i), "x");
+    }
+    auto answerFive = [](Link& link, const std::string& offers) {
+        std::string answers = "OK name=tree\n";
+        auto names = offeredNames(offers);
+        for (std::size_t i = 0; i < 5; ++i) answers += "RESUME name=" + names[i] + " have=0\n";
+        link.clientSide.clear();
+        link.client->dataReceived(answers);
+        return link.clientSide.value();
+    };
+    SUBCASE("window-done: the directory's OK and five DONEs free six slots") {
+        auto link = pushLink(remote.path, {(local.path / "tree").string()});
+        std::string after = answerFive(*link, firstOffers(*link));
+        CHECK(countLines(after, "DATA ") == 5);
+        CHECK(countLines(after, "FILE ") == 6);
+        link->close();
+    }
+    SUBCASE("a receiver without it: only the directory's OK frees one") {
+        auto link = pushLink(remote.path, {(local.path / "tree").string()});
+        std::string after = answerFive(*link, firstOffers(*link, withoutWindowDone));
+        CHECK(countLines(after, "DATA ") == 5);
+        CHECK(countLines(after, "FILE ") == 1);
+        link->close();
+    }
+}
+
+TEST_CASE(
+    "a sender remembers a bounded number of files awaiting OK from a receiver that never sends "
+    "it") {
+    TempDir local, remote;
+    const std::size_t bound = ft::TransferProtocol::commitBacklog + 5;
+    fs::create_directory(local.path / "tree");
+    for (std::size_t i = 0; i < bound + 50; ++i) {
+        writeFile(local.path / "tree" / std::to_string(i), "x");
+    }
+    auto link = pushLink(remote.path, {(local.path / "tree").string()});
+    std::string offers = firstOffers(*link, announcedWindow("5"));
+    std::size_t offered = 0;  // files: the directory is answered at once
+    std::string answers = "OK name=tree\n";
+    for (int round = 0; round < 10000 && !offers.empty(); ++round) {
+        for (const auto& name : offeredNames(offers)) {
+            answers += "RESUME name=" + name + " have=0\n";
+            ++offered;
+        }
+        link->clientSide.clear();
+        link->client->dataReceived(answers);
+        answers.clear();
+        offers = link->clientSide.value();
+    }
+    CHECK(offered == bound);
+    CHECK_FALSE(link->clientSide.disconnecting());
+    link->close();
+}
+
 TEST_CASE("an answer arriving while a file streams does not put a line among its bytes") {
     // Offers refill the window as answers come; while a file's raw bytes
     // are going out they must wait, or the receiver would read a line as data.
@@ -725,6 +802,73 @@ TEST_CASE("a receiver refuses offers beyond the window") {
     checkLingeringClose(link->clock, link->serverSide);
     link->server->connectionLost(twine::ConnectionLost());
     CHECK(fs::is_empty(root.path));  // accepted offers with no data leave no partials
+}
+
+// A one-byte file's whole push as the sender writes it: FILE, DATA, the byte, DONE.
+std::string oneByteFile(const std::string& name) {
+    return "FILE name=" + name + " size=1 mode=644 mtime=0\nDATA name=" + name +
+           " offset=0 length=1\nxDONE name=" + name + " xxh128=" + hexDigestOf("x") + "\n";
+}
+
+std::string offerOf(const std::string& name) {
+    return "FILE name=" + name + " size=1 mode=644 mtime=0\n";
+}
+
+TEST_CASE("files whose DONE came leave the window while they are made durable") {
+    // The sender may offer more as soon as it sends a DONE: the OK, a group
+    // sync and a round trip later, would leave a slow link idle meanwhile.
+    TempDir root;
+    PostedCalls loop;  // commits run on a worker; their OKs wait here, unrun
+    auto link = authenticatedServer(root.path);
+    link->server->setWriteBehind(loop.post(), smallBuffers);
+    const std::size_t window = ft::TransferProtocol::window;
+    const std::size_t half = window / 2;
+    std::string input;
+    for (std::size_t i = 0; i < window; ++i) input += offerOf("f" + std::to_string(i));
+    for (std::size_t i = 0; i < half; ++i) {
+        const std::string name = "f" + std::to_string(i);
+        input += "DATA name=" + name + " offset=0 length=1\nxDONE name=" + name +
+                 " xxh128=" + hexDigestOf("x") + "\n";
+    }
+    for (std::size_t i = window; i < window + half; ++i) input += offerOf("f" + std::to_string(i));
+    link->server->dataReceived(input);
+    std::string answers = link->serverSide.value();
+    CHECK(countLines(answers, "RESUME ") == window + half);
+    CHECK(countLines(answers, "OK ") == 0);  // none is durable yet, as far as the sender knows
+    CHECK(answers.find("ERROR") == std::string::npos);
+    // A window of files still waiting for their data is the limit, as before.
+    link->server->dataReceived(offerOf("one-too-many"));
+    CHECK(link->serverSide.value().find("ERROR code=unexpected") != std::string::npos);
+    link->server->connectionLost(twine::ConnectionLost());
+    // The files that came whole are put in place all the same.
+    for (std::size_t i = 0; i < half; ++i)
+        CHECK(readFile(root.path / ("f" + std::to_string(i))) == "x");
+    CHECK_FALSE(fs::exists(root.path / ("f" + std::to_string(half))));
+}
+
+TEST_CASE("a receiver stops reading while a backlog of files waits to be made durable") {
+    TempDir root;
+    PostedCalls loop;
+    auto link = authenticatedServer(root.path);
+    link->server->setWriteBehind(loop.post(), smallBuffers);
+    const std::size_t backlog = ft::TransferProtocol::commitBacklog;
+    std::string input;
+    for (std::size_t i = 0; i < backlog; ++i) input += oneByteFile("f" + std::to_string(i));
+    input += offerOf("last");
+    link->server->dataReceived(input);
+    // Every file came whole; until some are in place the next offer waits unread.
+    CHECK(countLines(link->serverSide.value(), "RESUME ") == backlog);
+    CHECK(link->serverSide.value().find("RESUME name=last") == std::string::npos);
+    CHECK(link->serverSide.producerState() == twine::StringTransport::ProducerState::paused);
+    while (link->serverSide.value().find("RESUME name=last") == std::string::npos) {
+        REQUIRE(loop.runOne());
+    }
+    CHECK(link->serverSide.producerState() == twine::StringTransport::ProducerState::producing);
+    loop.runPending();
+    while (countLines(link->serverSide.value(), "OK ") < backlog) REQUIRE(loop.runOne());
+    CHECK(link->serverEvents.finished.size() == backlog);
+    CHECK(readFile(root.path / ("f" + std::to_string(backlog - 1))) == "x");
+    link->server->connectionLost(twine::ConnectionLost());
 }
 
 std::size_t openDescriptors() {
